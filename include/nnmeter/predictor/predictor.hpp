@@ -1,0 +1,193 @@
+// nnmeter — the latency predictor: rules + per-kernel forests + feature set -> latency (ms).
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <nnmeter/error.hpp>
+#include <nnmeter/forest/evaluate.hpp>
+#include <nnmeter/forest/forest.hpp>
+#include <nnmeter/forest/forest_view.hpp>
+#include <nnmeter/fusion/detect.hpp>
+#include <nnmeter/fusion/rules.hpp>
+#include <nnmeter/kernels/features.hpp>
+#include <nnmeter/kernels/kernel_kind.hpp>
+
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+NNMETER_BEGIN_NAMESPACE
+
+/// What a predictor is: its name and version, the device and backend it was built for, the
+/// feature set its forests read, and the measurement protocol of its training data.
+struct predictor_info {
+  std::string name;
+  std::string version;
+  std::string device;
+  std::string backend;
+  feature_set features = feature_set::extended;
+  /// The measurement protocol as recorded by the builder (JSON text; empty when unknown).
+  std::string protocol_json;
+};
+
+/// Why a kernel has, or has not, a predicted latency.
+enum class kernel_status : std::uint8_t {
+  predicted,         ///< a forest predicted it
+  no_model,          ///< the predictor has no forest for the kernel's kind
+  no_features,       ///< the feature set has no vector for this kernel
+  feature_mismatch,  ///< the forest reads a different number of features than the set gives
+};
+
+/// Spelling of a kernel_status in reports: "predicted", "no-model", "no-features",
+/// "feature-mismatch".
+constexpr std::string_view to_string(kernel_status s) noexcept {
+  switch (s) {
+    case kernel_status::predicted: return "predicted";
+    case kernel_status::no_model: return "no-model";
+    case kernel_status::no_features: return "no-features";
+    default: return "feature-mismatch";
+  }
+}
+
+/// Latency of one kernel; `latency_ms` is meaningful only when status == predicted.
+struct kernel_latency {
+  double latency_ms = 0.0;
+  kernel_status status = kernel_status::no_model;
+};
+
+/// A model's predicted latency with its per-kernel breakdown.
+struct prediction {
+  /// Sum of the predicted kernels' latencies, in milliseconds. Kernels without a prediction
+  /// add nothing here: check complete() / unpredicted before trusting it as a model latency.
+  double latency_ms = 0.0;
+  /// The detected kernels (and free nodes), in nn-Meter's order.
+  detection detected;
+  /// One entry per detected kernel, aligned with detected.kernels.
+  std::vector<kernel_latency> kernels;
+  /// Number of kernels with status == predicted, and the others.
+  std::size_t predicted = 0;
+  std::size_t unpredicted = 0;
+
+  /// True when every kernel got a prediction.
+  bool complete() const noexcept { return unpredicted == 0; }
+};
+
+/// A device's latency predictor. Holds the fusion rules and one forest per kernel kind, either
+/// owned (loaded at run time) or viewed (constexpr tables of a generated header).
+class predictor {
+ public:
+  predictor() = default;
+  predictor(predictor_info info, rule_set rules)
+      : info_(std::move(info)), rules_(std::move(rules)) {}
+  // Views of owned forests point into their storage, so copies re-derive them.
+  predictor(const predictor& o) : info_(o.info_), rules_(o.rules_), owned_(o.owned_), views_(o.views_) {
+    rebind();
+  }
+  predictor(predictor&& o) noexcept
+      : info_(std::move(o.info_)), rules_(std::move(o.rules_)), owned_(std::move(o.owned_)),
+        views_(o.views_) {
+    rebind();
+  }
+  predictor& operator=(const predictor& o) {
+    if (this != &o) {
+      info_ = o.info_;
+      rules_ = o.rules_;
+      owned_ = o.owned_;
+      views_ = o.views_;
+      rebind();
+    }
+    return *this;
+  }
+  predictor& operator=(predictor&& o) noexcept {
+    info_ = std::move(o.info_);
+    rules_ = std::move(o.rules_);
+    owned_ = std::move(o.owned_);
+    views_ = o.views_;
+    rebind();
+    return *this;
+  }
+  ~predictor() = default;
+
+  const predictor_info& info() const noexcept { return info_; }
+  const rule_set& rules() const noexcept { return rules_; }
+
+  /// Installs an owned forest for a kernel kind (replacing any previous one).
+  void set_forest(kernel_kind k, forest f) {
+    const auto i = index(k);
+    owned_[i] = std::move(f);
+    views_[i] = owned_[i]->view();
+  }
+  /// Installs a non-owning forest view (the tables must outlive the predictor).
+  void set_forest(kernel_kind k, forest_view v) {
+    const auto i = index(k);
+    owned_[i].reset();
+    views_[i] = v;
+  }
+  /// True when the predictor has a forest for kind k.
+  bool has_forest(kernel_kind k) const noexcept {
+    const auto i = static_cast<std::size_t>(k);
+    return i < kernel_kind_count && views_[i].has_value();
+  }
+  /// The forest for kind k, if any.
+  std::optional<forest_view> forest_for(kernel_kind k) const noexcept {
+    const auto i = static_cast<std::size_t>(k);
+    if (i >= kernel_kind_count) return std::nullopt;
+    return views_[i];
+  }
+
+  /// Latency of one kernel under this predictor.
+  kernel_latency predict_kernel(const kernel& k) const {
+    const auto i = static_cast<std::size_t>(k.kind);
+    if (i >= kernel_kind_count || !views_[i]) return {0.0, kernel_status::no_model};
+    const feature_vector f = features(k, info_.features);
+    if (f.empty()) return {0.0, kernel_status::no_features};
+    if (f.size() != views_[i]->num_features) return {0.0, kernel_status::feature_mismatch};
+    return {static_cast<double>(evaluate(*views_[i], f.data())), kernel_status::predicted};
+  }
+
+  /// Latencies of already detected kernels.
+  prediction predict(detection d) const {
+    prediction p;
+    p.kernels.reserve(d.kernels.size());
+    for (const kernel& k : d.kernels) {
+      const kernel_latency l = predict_kernel(k);
+      if (l.status == kernel_status::predicted) {
+        p.latency_ms += l.latency_ms;
+        ++p.predicted;
+      } else {
+        ++p.unpredicted;
+      }
+      p.kernels.push_back(l);
+    }
+    p.detected = std::move(d);
+    return p;
+  }
+
+  /// Detects the kernels of g with this predictor's rules and predicts their latencies.
+  template <class G>
+  NNMETER_REQUIRES(is_op_graph_v<G>)
+  prediction predict(const G& g) const {
+    return predict(detect(g, rules_));
+  }
+
+ private:
+  void rebind() noexcept {
+    for (std::size_t i = 0; i < kernel_kind_count; ++i)
+      if (owned_[i]) views_[i] = owned_[i]->view();
+  }
+  static std::size_t index(kernel_kind k) {
+    const auto i = static_cast<std::size_t>(k);
+    if (i >= kernel_kind_count) throw error("predictor: invalid kernel kind");
+    return i;
+  }
+
+  predictor_info info_;
+  rule_set rules_;
+  std::array<std::optional<forest>, kernel_kind_count> owned_{};
+  std::array<std::optional<forest_view>, kernel_kind_count> views_{};
+};
+
+NNMETER_END_NAMESPACE

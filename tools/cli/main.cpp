@@ -1,0 +1,107 @@
+// nnmeter — the command-line tool. See docs/cli.md.
+// SPDX-License-Identifier: MIT
+#include <nnmeter.hpp>
+#include <nnmeter/io/json.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct kernels_options {
+  std::string nnmeter_ir;
+  std::string rules;
+  bool json = false;
+  bool allow_unknown_ops = false;
+  bool allow_dangling_inbounds = false;
+};
+
+std::string shape_text(const nnmeter::tensor_shape& s) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < s.rank(); ++i) {
+    if (i) out += ",";
+    out += std::to_string(s[static_cast<std::ptrdiff_t>(i)]);
+  }
+  return out + "]";
+}
+
+std::string number_text(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.10g", x);
+  return buf;
+}
+
+nnmeter::rule_set load_rules(const std::string& path) {
+  return path.empty() ? nnmeter::default_rules() : nnmeter::io::load_fusion_rules(path);
+}
+
+int run_kernels(const kernels_options& o) {
+  nnmeter::io::ir_read_options ro;
+  ro.allow_unknown_ops = o.allow_unknown_ops;
+  ro.allow_dangling_inbounds = o.allow_dangling_inbounds;
+  const nnmeter::graph g = nnmeter::io::load_nnmeter_ir(o.nnmeter_ir, ro);
+  const nnmeter::rule_set rules = load_rules(o.rules);
+  const nnmeter::detection d = nnmeter::detect(g, rules);
+  auto node_name = [&](nnmeter::node_index i) { return g.name(i); };
+  if (o.json) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
+    out["model"] = o.nnmeter_ir;
+    out["model_type"] = "nnmeter-ir";
+    out["fusion_rules"] = o.rules.empty() ? std::string("default (nn-Meter tflite_cpu)") : o.rules;
+    const nlohmann::ordered_json det = nnmeter::io::detection_to_json(d, g.num_nodes(), node_name);
+    for (auto it = det.begin(); it != det.end(); ++it) out[it.key()] = it.value();
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << o.nnmeter_ir << ": " << g.num_nodes() << " nodes, " << d.kernels.size()
+            << " kernels, " << d.free_nodes.size() << " free nodes (inputs, constants)\n";
+  std::size_t i = 0;
+  for (const nnmeter::kernel& k : d.kernels) {
+    std::string in;
+    for (const auto& s : k.input_tensors) in += (in.empty() ? "" : " ") + shape_text(s);
+    std::string out;
+    for (const auto& s : k.output_tensors) out += (out.empty() ? "" : " ") + shape_text(s);
+    std::string feats;
+    for (double x : nnmeter::features(k, nnmeter::feature_set::nnmeter))
+      feats += (feats.empty() ? "" : ",") + number_text(x);
+    std::cout << ++i << "\t" << k.name << "\t" << nnmeter::to_string(k.kind) << "\tin " << in
+              << "\tout " << out << "\tfeatures [" << feats << "]\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"nnmeter: predict the latency of a DNN on an edge device without running it there"};
+  app.set_version_flag("--version", std::string("nnmeter ") + nnmeter::version_string);
+  app.require_subcommand(1);
+
+  kernels_options ko;
+  CLI::App* kernels = app.add_subcommand(
+      "kernels", "Detect the kernels of a model under a device's fusion rules and print them");
+  kernels->add_option("--nnmeter-ir", ko.nnmeter_ir, "model in nn-Meter IR JSON")->required();
+  kernels->add_option("--rules", ko.rules,
+                      "fusion-rule JSON file (nn-Meter format; default: nn-Meter's TFLite CPU rules)");
+  kernels->add_flag("--json", ko.json, "print JSON (kernels, features, accounting)");
+  kernels->add_flag("--allow-unknown-ops", ko.allow_unknown_ops,
+                    "keep operator types the reader does not know as 'other' instead of failing");
+  kernels->add_flag("--allow-dangling-inbounds", ko.allow_dangling_inbounds,
+                    "drop inbound names that name no node instead of failing");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (kernels->parsed()) return run_kernels(ko);
+  } catch (const nnmeter::error& e) {
+    std::cerr << "nnmeter: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "nnmeter: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
