@@ -9,41 +9,46 @@
 
 NNMETER_BEGIN_NAMESPACE
 
-/// Non-owning view of a regression tree ensemble stored as struct-of-arrays (one entry per node in
-/// every per-node array). It is a literal aggregate, so a generated header can brace-initialise it
-/// from `inline constexpr` arrays and evaluate it inside a `static_assert`:
+/// Non-owning view of a regression tree ensemble stored as struct-of-arrays: one entry per node in
+/// every per-node array, one entry per tree in tree_roots. A literal aggregate, so a generated
+/// header can brace-initialise it from `inline constexpr` arrays and evaluate it in a
+/// `static_assert`:
 ///
-///     inline constexpr std::int32_t left[] = {1, -1, -1};
-///     ...
-///     inline constexpr nnmeter::forest_view v{left, right, feature, split_value, default_left,
-///                                             std::size(left), tree_roots, std::size(tree_roots),
-///                                             /*num_features=*/2, /*base_score=*/0.5f};
+///     inline constexpr std::int32_t  left[]         = {1, -1, -1};
+///     inline constexpr std::uint32_t feature[]      = {0, 0, 0};
+///     inline constexpr float         split_value[]  = {0.5f, -1.0f, 1.0f};
+///     inline constexpr std::uint8_t  default_left[] = {1, 0, 0};
+///     inline constexpr std::uint32_t tree_roots[]   = {0};
+///     inline constexpr nnmeter::forest_view v{left, feature, split_value, default_left, 3,
+///                                             tree_roots, 1, /*num_features=*/1, 0.5f};
 ///
-/// Layout invariants (checked by `nnmeter::validate`, assumed by `nnmeter::evaluate`):
-/// - tree `t` owns the contiguous node range [tree_roots[t], tree_roots[t + 1]) (the last tree ends
-///   at num_nodes); tree_roots[0] == 0 and every tree has at least one node, its root first;
-/// - children are *absolute* node indices into the arrays (not relative to the tree) and lie in
-///   the tree's own range; every node of the range is reached from the root exactly once;
-/// - a leaf has left == right == -1; an internal node has a split feature < num_features and a
-///   finite split value; every leaf value is finite.
+/// Layout invariants (checked by nnmeter::validate, assumed by nnmeter::evaluate):
+/// - tree t owns the contiguous node range [tree_roots[t], tree_roots[t + 1]) (the last tree ends
+///   at num_nodes); tree_roots[0] == 0, every tree has at least one node and its root first;
+/// - the two children of an internal node are stored next to each other: the left child at the
+///   absolute index left[n], the right child at left[n] + 1, both inside the tree's range;
+///   XGBoost allocates children that way too, and it makes the walk one load and no branch
+///   cheaper than a separate right-child array;
+/// - a leaf has left == -1; every node of a tree is reached from its root exactly once;
+/// - feature[n] < num_features for every node (leaves carry 0; their feature is never used but
+///   the branch-free walk reads it), unless the forest has only leaves and num_features == 0;
+/// - split values and base_score are finite.
 ///
 /// Semantics (XGBoost's): at an internal node go left iff `x[feature] < split_value` (strict); a
 /// NaN feature goes left iff default_left != 0. The prediction is base_score plus the leaf values,
 /// added in float in tree order (see evaluate.hpp).
 struct forest_view {
-  /// Per node: absolute index of the left child, or -1 for a leaf.
+  /// Per node: absolute index of the left child (the right child is the next node), -1 for a leaf.
   const std::int32_t* left = nullptr;
-  /// Per node: absolute index of the right child, or -1 for a leaf.
-  const std::int32_t* right = nullptr;
-  /// Per node: index of the split feature (ignored for leaves).
+  /// Per node: index of the split feature; 0 for a leaf.
   const std::uint32_t* feature = nullptr;
-  /// Per node: split threshold for an internal node, output value for a leaf.
+  /// Per node: split threshold of an internal node, output value of a leaf.
   const float* split_value = nullptr;
-  /// Per node: nonzero when a NaN (missing) feature goes to the left child (ignored for leaves).
+  /// Per node: nonzero when a NaN (missing) feature goes to the left child (unused for leaves).
   const std::uint8_t* default_left = nullptr;
   /// Length of every per-node array.
   std::size_t num_nodes = 0;
-  /// Per tree: index of its root node, strictly increasing, starting at 0.
+  /// Per tree: index of its root node; strictly increasing, starting at 0.
   const std::uint32_t* tree_roots = nullptr;
   /// Length of tree_roots.
   std::size_t num_trees = 0;
@@ -52,7 +57,7 @@ struct forest_view {
   /// Initial value of the float accumulator (XGBoost's base_score, in output units).
   float base_score = 0.0f;
 
-  /// First node of tree `t` (its root). Precondition: t < num_trees.
+  /// First node (the root) of tree `t`. Precondition: t < num_trees.
   constexpr std::size_t tree_begin(std::size_t t) const noexcept { return tree_roots[t]; }
   /// One past the last node of tree `t`. Precondition: t < num_trees.
   constexpr std::size_t tree_end(std::size_t t) const noexcept {

@@ -11,4 +11,5 @@
 #include <nnmeter/io/json_ir.hpp>
 #include <nnmeter/io/json_kernels.hpp>
 #include <nnmeter/io/json_rules.hpp>
+#include <nnmeter/io/json_predictor.hpp>
 #include <nnmeter/io/json_xgboost.hpp>

@@ -1,0 +1,127 @@
+// Predictor: rules + per-kind forests + feature set -> total latency and breakdown.
+// SPDX-License-Identifier: MIT
+#include <doctest/doctest.h>
+
+#include <nnmeter.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+namespace {
+
+// One tree: feature `f` < `threshold` ? lo : hi, plus base score.
+nnmeter::forest stump(std::uint32_t num_features, std::uint32_t f, float threshold, float lo,
+                      float hi, float base = 0.0f) {
+  nnmeter::forest t;
+  t.left = {1, -1, -1};
+  t.feature = {f, 0, 0};
+  t.split_value = {threshold, lo, hi};
+  t.default_left = {1, 0, 0};
+  t.tree_roots = {0};
+  t.num_features = num_features;
+  t.base_score = base;
+  t.validate();
+  return t;
+}
+
+nnmeter::graph small_net() {
+  nnmeter::graph_builder b;
+  auto x = b.input({1, 32, 32, 3});
+  auto y = b.conv_bn_relu(x, 16, 3, 2);    // conv-bn-relu on 32x32
+  y = b.conv_bn_relu(y, 32, 3, 1);         // conv-bn-relu on 16x16
+  y = b.global_avgpool(y);
+  y = b.reshape(y, {1, 32});
+  b.fc(y, 10);
+  return std::move(b).build();
+}
+
+nnmeter::predictor make_predictor(nnmeter::feature_set fs) {
+  nnmeter::predictor_info info;
+  info.name = "test";
+  info.version = "1";
+  info.device = "unit-test";
+  info.backend = "none";
+  info.features = fs;
+  return nnmeter::predictor(info, nnmeter::default_rules());
+}
+
+}  // namespace
+
+TEST_CASE("latency is the sum of the kernels' forest outputs") {
+  const nnmeter::graph g = small_net();
+  nnmeter::predictor p = make_predictor(nnmeter::feature_set::nnmeter);
+  // conv features: [inputh, cin, cout, ks, s, MFLOPs/2, Mparams]: split on inputh < 20.
+  p.set_forest(nnmeter::kernel_kind::conv_bn_relu, stump(7, 0, 20.0f, 0.25f, 1.5f));
+  p.set_forest(nnmeter::kernel_kind::global_avgpool, stump(2, 1, 100.0f, 0.125f, 9.0f));
+  p.set_forest(nnmeter::kernel_kind::fc, stump(4, 0, 10.0f, 7.0f, 0.5f, 0.25f));
+  const nnmeter::prediction r = p.predict(g);
+  REQUIRE(r.detected.kernels.size() == 4);  // conv-bn-relu x2, gap (gap+reshape), fc
+  CHECK(r.detected.kernels[2].op == "gap");
+  CHECK(r.complete());
+  CHECK(r.predicted == 4);
+  CHECK(r.kernels[0].latency_ms == 1.5);   // inputh 32
+  CHECK(r.kernels[1].latency_ms == 0.25);  // inputh 16
+  CHECK(r.kernels[2].latency_ms == 0.125);
+  CHECK(r.kernels[3].latency_ms == 0.75);  // base 0.25 + 0.5 (cin 32 >= 10)
+  CHECK(r.latency_ms == 1.5 + 0.25 + 0.125 + 0.75);
+}
+
+TEST_CASE("kernels without a forest are reported, never given a made-up latency") {
+  const nnmeter::graph g = small_net();
+  nnmeter::predictor p = make_predictor(nnmeter::feature_set::nnmeter);
+  p.set_forest(nnmeter::kernel_kind::conv_bn_relu, stump(7, 0, 20.0f, 0.25f, 1.5f));
+  const nnmeter::prediction r = p.predict(g);
+  CHECK_FALSE(r.complete());
+  CHECK(r.predicted == 2);
+  CHECK(r.unpredicted == 2);
+  CHECK(r.kernels[2].status == nnmeter::kernel_status::no_model);
+  CHECK(r.kernels[3].status == nnmeter::kernel_status::no_model);
+  CHECK(r.latency_ms == 1.75);
+  CHECK(nnmeter::to_string(r.kernels[2].status) == "no-model");
+}
+
+TEST_CASE("a forest reading the wrong number of features is reported as a mismatch") {
+  const nnmeter::graph g = small_net();
+  nnmeter::predictor p = make_predictor(nnmeter::feature_set::extended);
+  p.set_forest(nnmeter::kernel_kind::conv_bn_relu, stump(7, 0, 20.0f, 0.25f, 1.5f));
+  const nnmeter::prediction r = p.predict(g);
+  CHECK(r.kernels[0].status == nnmeter::kernel_status::feature_mismatch);
+  CHECK(r.latency_ms == 0.0);
+  // With the extended set's length it predicts.
+  const std::uint32_t n = static_cast<std::uint32_t>(
+      nnmeter::feature_count(nnmeter::kernel_kind::conv_bn_relu, nnmeter::feature_set::extended));
+  p.set_forest(nnmeter::kernel_kind::conv_bn_relu, stump(n, 1, 20.0f, 0.25f, 1.5f));  // inputw
+  const nnmeter::prediction r2 = p.predict(g);
+  CHECK(r2.kernels[0].status == nnmeter::kernel_status::predicted);
+  CHECK(r2.kernels[0].latency_ms == 1.5);
+}
+
+TEST_CASE("copies of a predictor own their forests") {
+  const nnmeter::graph g = small_net();
+  nnmeter::predictor copy;
+  {
+    nnmeter::predictor p = make_predictor(nnmeter::feature_set::nnmeter);
+    p.set_forest(nnmeter::kernel_kind::conv_bn_relu, stump(7, 0, 20.0f, 0.25f, 1.5f));
+    copy = p;
+    nnmeter::predictor moved = std::move(p);
+    CHECK(moved.predict(g).kernels[0].latency_ms == 1.5);
+  }
+  CHECK(copy.has_forest(nnmeter::kernel_kind::conv_bn_relu));
+  CHECK(copy.predict(g).kernels[0].latency_ms == 1.5);
+}
+
+TEST_CASE("a constexpr forest view can back a predictor") {
+  static constexpr std::int32_t left[] = {1, -1, -1};
+  static constexpr std::uint32_t feature[] = {0, 0, 0};
+  static constexpr float value[] = {50.0f, 2.0f, 3.0f};
+  static constexpr std::uint8_t dl[] = {0, 0, 0};
+  static constexpr std::uint32_t roots[] = {0};
+  constexpr nnmeter::forest_view v{left, feature, value, dl, 3, roots, 1, 7, 0.0f};
+  static_assert(nnmeter::validate(v));
+  static_assert(nnmeter::evaluate(v, std::array<float, 7>{10, 0, 0, 0, 0, 0, 0}.data()) == 2.0f);
+  nnmeter::predictor p = make_predictor(nnmeter::feature_set::nnmeter);
+  p.set_forest(nnmeter::kernel_kind::conv_bn_relu, v);
+  const nnmeter::prediction r = p.predict(small_net());
+  CHECK(r.kernels[0].latency_ms == 2.0);
+}
