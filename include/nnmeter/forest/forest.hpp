@@ -191,13 +191,6 @@ constexpr forest_check forest_validate(const forest_view& v, forest_scratch s) n
   if (v.num_nodes > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
     return forest_defect_at(forest_defect::too_many_nodes, 0, 0, static_cast<std::int64_t>(v.num_nodes));
   }
-  if (v.num_nodes != 0 && (v.left == nullptr || v.feature == nullptr || v.split_value == nullptr ||
-                           v.default_left == nullptr)) {
-    return forest_defect_at(forest_defect::null_array, 0, 0, 0);
-  }
-  if (v.num_trees != 0 && v.tree_roots == nullptr) {
-    return forest_defect_at(forest_defect::null_array, 0, 0, 0);
-  }
   if (!forest_is_finite(v.base_score)) return forest_defect_at(forest_defect::non_finite_base_score, 0, 0, 0);
   if (v.num_trees == 0) {
     if (v.num_nodes != 0) {  // nodes that belong to no tree
@@ -208,9 +201,9 @@ constexpr forest_check forest_validate(const forest_view& v, forest_scratch s) n
   if (v.tree_roots[0] != 0) return forest_defect_at(forest_defect::bad_tree_roots, 0, 0, v.tree_roots[0]);
   for (std::size_t t = 0; t < v.num_trees; ++t) {
     const std::size_t b = v.tree_roots[t];
-    if (b > v.num_nodes || (t + 1 < v.num_trees && v.tree_roots[t + 1] < b)) {
-      const std::size_t bad = b > v.num_nodes ? t : t + 1;
-      return forest_defect_at(forest_defect::bad_tree_roots, bad, bad, v.tree_roots[bad]);
+    if (b > v.num_nodes) return forest_defect_at(forest_defect::bad_tree_roots, t, t, v.tree_roots[t]);
+    if (t + 1 < v.num_trees && (v.tree_roots[t + 1] < b || v.tree_roots[t + 1] > v.num_nodes)) {
+      return forest_defect_at(forest_defect::bad_tree_roots, t + 1, t + 1, v.tree_roots[t + 1]);
     }
     const std::size_t e = v.tree_end(t);
     if (e == b) return forest_defect_at(forest_defect::empty_tree, t, b, 0);
@@ -226,6 +219,14 @@ constexpr forest_check forest_validate(const forest_view& v, forest_scratch s) n
 
 /// Run-time validation with O(n) scratch memory (falls back to the scan when allocation fails).
 inline forest_check forest_validate_runtime(const forest_view& v) noexcept {
+  // Only here, not in forest_validate: comparing the address of an inline constexpr table with
+  // null is not a constant expression under -fsanitize (gcc), and in a constant expression a
+  // null table fails to compile anyway.
+  if ((v.num_nodes != 0 && (v.left == nullptr || v.feature == nullptr || v.split_value == nullptr ||
+                            v.default_left == nullptr)) ||
+      (v.num_trees != 0 && v.tree_roots == nullptr)) {
+    return forest_defect_at(forest_defect::null_array, 0, 0, 0);
+  }
   try {
     std::vector<std::int32_t> parent(v.num_nodes, -1);
     std::vector<std::uint8_t> reachable(v.num_nodes, 0);
