@@ -16,6 +16,7 @@
 #include <nnmeter/ir/graph_traits.hpp>
 #include <nnmeter/ir/graph_concepts.hpp>
 #include <nnmeter/ir/graph_builder.hpp>
+#include <nnmeter/ir/algorithm.hpp>
 
 #include <nnmeter/fusion/pattern.hpp>
 #include <nnmeter/fusion/rules.hpp>

@@ -17,8 +17,7 @@
 #pragma GCC diagnostic pop
 #endif
 
-#include <nnmeter/error.hpp>
-#include <nnmeter/ir/graph.hpp>
+#include <nnmeter.hpp>
 
 #include <cmath>
 #include <cstddef>

@@ -6,8 +6,7 @@
 #error "nnmeter/io/json_ir.hpp needs nlohmann_json: link nnmeter::json (NNMETER_WITH_JSON)"
 #endif
 
-#include <nnmeter/error.hpp>
-#include <nnmeter/ir/graph.hpp>
+#include <nnmeter.hpp>
 #include <nnmeter/io/json_common.hpp>
 
 #include <cstddef>

@@ -7,9 +7,8 @@
 #error "nnmeter/io/json_kernels.hpp needs nlohmann_json: link nnmeter::json (NNMETER_WITH_JSON)"
 #endif
 
-#include <nnmeter/fusion/detect.hpp>
+#include <nnmeter.hpp>
 #include <nnmeter/io/json_common.hpp>
-#include <nnmeter/kernels/features.hpp>
 
 #include <string>
 #include <vector>

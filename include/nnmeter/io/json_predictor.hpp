@@ -11,7 +11,7 @@
 #include <nnmeter/io/json_common.hpp>
 #include <nnmeter/io/json_rules.hpp>
 #include <nnmeter/io/json_xgboost.hpp>
-#include <nnmeter/predictor/predictor.hpp>
+#include <nnmeter.hpp>
 
 #include <string>
 #include <utility>

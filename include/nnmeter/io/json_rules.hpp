@@ -6,7 +6,7 @@
 #error "nnmeter/io/json_rules.hpp needs nlohmann_json: link nnmeter::json (NNMETER_WITH_JSON)"
 #endif
 
-#include <nnmeter/fusion/rules.hpp>
+#include <nnmeter.hpp>
 #include <nnmeter/io/json_common.hpp>
 
 #include <string>

@@ -34,8 +34,7 @@ std::size_t algo_checked_index(const G& g, Id p, std::size_t n, std::size_t v) {
   if constexpr (std::is_signed_v<Id>) ok = p >= 0;
   if (ok && static_cast<std::size_t>(p) < n) return static_cast<std::size_t>(p);
   throw graph_error("graph: node " + algo_node_label(g, v) + " has predecessor #" +
-                    std::to_string(p) + ", which does not exist (" + std::to_string(n) +
-                    " nodes)");
+                    std::to_string(p) + ", which does not exist (" + std::to_string(n) + " nodes)");
 }
 
 template <class G>

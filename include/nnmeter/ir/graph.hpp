@@ -77,6 +77,11 @@ class graph {
     if (n.name.empty())
       throw graph_error("graph: node #" + std::to_string(nodes_.size()) + " has an empty name");
     if (index_.count(n.name) != 0) throw graph_error("graph: duplicate node name '" + n.name + "'");
+    for (const tensor_ref& r : n.inputs) {  // checked first: a failed add leaves no trace
+      if (r.node >= nodes_.size())
+        throw graph_error("graph: node '" + n.name + "' reads node #" + std::to_string(r.node) +
+                          ", which does not exist");
+    }
     const auto id = static_cast<node_id>(nodes_.size());
     std::vector<tensor_ref> ins = std::move(n.inputs);
     n.inputs.clear();

@@ -114,10 +114,9 @@ class graph_builder {
   }
   /// conv with explicit padding {top, bottom, left, right} (ONNX pads semantics).
   tensor_ref conv(tensor_ref x, dim cout, hw_pair kernel, hw_pair stride, pads4 pads,
-                  dim groups = 1, hw_pair dilation = 1, bool bias = true,
-                  std::string name = {}) {
-    return conv_impl(x, cout, kernel, stride, padding_mode::explicit_pads, pads, groups,
-                     dilation, bias, std::move(name));
+                  dim groups = 1, hw_pair dilation = 1, bool bias = true, std::string name = {}) {
+    return conv_impl(x, cout, kernel, stride, padding_mode::explicit_pads, pads, groups, dilation,
+                     bias, std::move(name));
   }
   /// Takes a string literal in the `bias` position as the name (bias = true), instead of
   /// letting it convert silently to `bool`.
@@ -134,15 +133,15 @@ class graph_builder {
   /// Depthwise convolution: [N, H, W, C] -> [N, OH, OW, C * multiplier], op_kind::dwconv with
   /// attrs.groups = C, with bias.
   tensor_ref dwconv(tensor_ref x, hw_pair kernel, hw_pair stride = 1,
-                    padding_mode pad = padding_mode::same, dim multiplier = 1,
-                    hw_pair dilation = 1, std::string name = {}) {
+                    padding_mode pad = padding_mode::same, dim multiplier = 1, hw_pair dilation = 1,
+                    std::string name = {}) {
     return dwconv_impl(x, kernel, stride, pad, pads4{}, multiplier, dilation, std::move(name));
   }
   /// dwconv with explicit padding {top, bottom, left, right}.
   tensor_ref dwconv(tensor_ref x, hw_pair kernel, hw_pair stride, pads4 pads, dim multiplier = 1,
                     hw_pair dilation = 1, std::string name = {}) {
-    return dwconv_impl(x, kernel, stride, padding_mode::explicit_pads, pads, multiplier,
-                       dilation, std::move(name));
+    return dwconv_impl(x, kernel, stride, padding_mode::explicit_pads, pads, multiplier, dilation,
+                       std::move(name));
   }
 
   /// Transposed convolution [N, H, W, Cin] -> [N, OH, OW, cout]. SAME: OH = H * stride;
@@ -168,8 +167,7 @@ class graph_builder {
   /// Takes a string literal in the `bias` position as the name (bias = true).
   tensor_ref conv_transpose(tensor_ref x, dim cout, hw_pair kernel, hw_pair stride,
                             padding_mode pad, dim groups, hw_pair dilation, const char* name) {
-    return conv_transpose(x, cout, kernel, stride, pad, groups, dilation, true,
-                          std::string(name));
+    return conv_transpose(x, cout, kernel, stride, pad, groups, dilation, true, std::string(name));
   }
 
   /// Fully connected layer: [N, C] -> [N, cout]. A rank-4 input must be [N, 1, 1, C] (the
@@ -215,8 +213,10 @@ class graph_builder {
                   std::to_string(sa[-1]) + " vs " + std::to_string(sb[-2]) + ")");
     tensor_shape ba;
     tensor_shape bb;
-    for (std::size_t i = 0; i + 2 < sa.rank(); ++i) ba.push_back(sa[static_cast<std::ptrdiff_t>(i)]);
-    for (std::size_t i = 0; i + 2 < sb.rank(); ++i) bb.push_back(sb[static_cast<std::ptrdiff_t>(i)]);
+    for (std::size_t i = 0; i + 2 < sa.rank(); ++i)
+      ba.push_back(sa[static_cast<std::ptrdiff_t>(i)]);
+    for (std::size_t i = 0; i + 2 < sb.rank(); ++i)
+      bb.push_back(sb[static_cast<std::ptrdiff_t>(i)]);
     tensor_shape out = broadcast(c, ba, bb);
     if (!a_vec) push(c, out, sa[-2]);
     if (!b_vec) push(c, out, sb[-1]);
@@ -434,9 +434,10 @@ class graph_builder {
     const tensor_shape s = operand(c, x, 0);
     const dim ax = normalise_axis(c, axis, s.rank());
     if (parts < 1 || s[ax] % parts != 0)
-      fail(c, "cannot split dimension " + std::to_string(ax) + " of size " +
-                  std::to_string(s[ax]) + " into " + std::to_string(parts) + " equal parts");
-    return split_impl(c, x, s, ax, std::vector<dim>(static_cast<std::size_t>(parts), s[ax] / parts));
+      fail(c, "cannot split dimension " + std::to_string(ax) + " of size " + std::to_string(s[ax]) +
+                  " into " + std::to_string(parts) + " equal parts");
+    return split_impl(c, x, s, ax,
+                      std::vector<dim>(static_cast<std::size_t>(parts), s[ax] / parts));
   }
 
   /// One slice along one axis with ONNX Slice semantics: negative start/end count from the
@@ -487,8 +488,8 @@ class graph_builder {
     const tensor_shape s = operand(c, x, 0);
     require_rank4(c, s);
     if (groups < 1 || s[3] % groups != 0)
-      fail(c, "groups " + std::to_string(groups) + " does not divide the " +
-                  std::to_string(s[3]) + " channels of " + text(s));
+      fail(c, "groups " + std::to_string(groups) + " does not divide the " + std::to_string(s[3]) +
+                  " channels of " + text(s));
     attributes a;
     a.groups = groups;
     return emit(c, op_kind::channel_shuffle, {x}, {s}, std::move(a), elem(x));
@@ -543,9 +544,8 @@ class graph_builder {
     const dim count = s.num_elements();
     if (infer_at >= 0) {
       if (count % known != 0)
-        fail(c, "cannot reshape " + text(s) + " (" + std::to_string(count) +
-                    " elements) to " + text(target) + ": not a multiple of " +
-                    std::to_string(known));
+        fail(c, "cannot reshape " + text(s) + " (" + std::to_string(count) + " elements) to " +
+                    text(target) + ": not a multiple of " + std::to_string(known));
       out[infer_at] = count / known;
     } else if (known != count) {
       fail(c, "cannot reshape " + text(s) + " (" + std::to_string(count) + " elements) to " +
@@ -563,8 +563,8 @@ class graph_builder {
     const tensor_shape s = operand(c, x, 0);
     const auto r = static_cast<dim>(s.rank());
     if (axis < -r || axis > r)
-      fail(c, "axis " + std::to_string(axis) + " is out of range [" + std::to_string(-r) +
-                  ", " + std::to_string(r) + "] for " + text(s));
+      fail(c, "axis " + std::to_string(axis) + " is out of range [" + std::to_string(-r) + ", " +
+                  std::to_string(r) + "] for " + text(s));
     const dim ax = axis < 0 ? axis + r : axis;
     dim outer = 1;
     for (dim i = 0; i < ax; ++i) outer *= s[i];  // a sub-product of a checked element count
@@ -589,8 +589,8 @@ class graph_builder {
       if (ok) seen[static_cast<std::size_t>(p)] = true;
     }
     if (!ok)
-      fail(c, "perm " + text(perm) + " is not a permutation of the " +
-                  std::to_string(s.rank()) + " axes of " + text(s));
+      fail(c, "perm " + text(perm) + " is not a permutation of the " + std::to_string(s.rank()) +
+                  " axes of " + text(s));
     tensor_shape out;
     for (dim p : perm) out.push_back(s[p]);
     attributes a;
@@ -678,8 +678,8 @@ class graph_builder {
   /// mul(x, that). Nodes are named "<name>/gap", "<name>/conv1", "<name>/relu", "<name>/conv2",
   /// "<name>/hsigmoid", "<name>/mul" (name defaults to "se_<k>"). Returns the mul.
   tensor_ref se(tensor_ref x, dim reduction = 4, std::string name = {}) {
-    const ctx c = begin_block("se", std::move(name),
-                              {"gap", "conv1", "relu", "conv2", "hsigmoid", "mul"});
+    const ctx c =
+        begin_block("se", std::move(name), {"gap", "conv1", "relu", "conv2", "hsigmoid", "mul"});
     const tensor_shape s = operand(c, x, 0);
     require_rank4(c, s);
     if (reduction < 1) fail(c, "reduction " + std::to_string(reduction) + " must be >= 1");
@@ -710,7 +710,8 @@ class graph_builder {
 
   // ---------------------------------------------------------------------------- results
 
-  /// Shape of a tensor; throws graph_error when `t` names no tensor of this builder.
+  /// Shape of a tensor; throws graph_error when `t` names no tensor of this builder. The
+  /// reference is valid until the next node is added.
   const tensor_shape& shape(tensor_ref t) const {
     if (t.node >= g_.num_nodes() || t.output >= g_[t.node].output_shapes.size())
       throw graph_error("graph_builder: no tensor #" + std::to_string(t.node) + ":" +
@@ -719,7 +720,7 @@ class graph_builder {
     return g_[t.node].output_shapes[t.output];
   }
 
-  /// The graph built so far.
+  /// The graph built so far (valid until the builder is modified or destroyed).
   const graph& view() const noexcept { return g_; }
 
   /// Moves the graph out and leaves the builder empty (its tensor_refs no longer apply).
@@ -970,11 +971,11 @@ class graph_builder {
     check_count(c, "output channels", cout);
     const dim cin = x[3];
     if (groups < 1 || cin % groups != 0)
-      fail(c, "groups " + std::to_string(groups) + " does not divide the " +
-                  std::to_string(cin) + " input channels of " + text(x));
+      fail(c, "groups " + std::to_string(groups) + " does not divide the " + std::to_string(cin) +
+                  " input channels of " + text(x));
     if (cout % groups != 0)
-      fail(c, "groups " + std::to_string(groups) + " does not divide the " +
-                  std::to_string(cout) + " output channels");
+      fail(c, "groups " + std::to_string(groups) + " does not divide the " + std::to_string(cout) +
+                  " output channels");
     r.out[3] = cout;
     r.attrs.groups = groups;
     return r;
@@ -1065,8 +1066,8 @@ class graph_builder {
                 elem(x));
   }
 
-  tensor_ref pool_impl(op_kind op, tensor_ref x, hw_pair k, hw_pair s, padding_mode mode,
-                       pads4 p, bool ceil_mode, std::string name) {
+  tensor_ref pool_impl(op_kind op, tensor_ref x, hw_pair k, hw_pair s, padding_mode mode, pads4 p,
+                       bool ceil_mode, std::string name) {
     const ctx c = begin(op, std::move(name));
     const tensor_shape xs = operand(c, x, 0);
     window_result r = window_infer(c, xs, k, s, 1, mode, p, ceil_mode);

@@ -77,12 +77,19 @@ struct is_op_graph_impl<G, std::enable_if_t<is_detected_v<node_id_expr, G>>>
 template <class G>
 inline constexpr bool is_op_graph_v = detail::is_op_graph_impl<detail::remove_cvref_t<G>>::value;
 
-/// True when graph_traits<G> provides name(g, n) returning something convertible to std::string.
+namespace detail {
+template <template <class...> class Op, class G>
+inline constexpr bool yields_string_v =
+    is_detected_v<Op, G> && std::is_constructible_v<std::string, detected_t<Op, G>>;
+}  // namespace detail
+
+/// True when graph_traits<G> provides name(g, n) returning something a std::string can be
+/// built from (std::string, std::string_view, const char*).
 template <class G>
-inline constexpr bool has_node_names_v = detail::is_detected_convertible_v<std::string, detail::name_expr, G>;
-/// True when graph_traits<G> provides type(g, n) (the source operator name).
+inline constexpr bool has_node_names_v = detail::yields_string_v<detail::name_expr, G>;
+/// True when graph_traits<G> provides type(g, n) (the source operator name), string-like.
 template <class G>
-inline constexpr bool has_node_types_v = detail::is_detected_convertible_v<std::string, detail::type_expr, G>;
+inline constexpr bool has_node_types_v = detail::yields_string_v<detail::type_expr, G>;
 /// True when graph_traits<G> provides elem_type(g, n) -> dtype.
 template <class G>
 inline constexpr bool has_elem_types_v = detail::is_detected_exact_v<dtype, detail::elem_type_expr, G>;

@@ -36,12 +36,33 @@ struct graph_traits {};
 template <class G>
 struct graph_traits<G, std::void_t<typename G::node_id>> {
   using node_id = typename G::node_id;
-  static std::size_t num_nodes(const G& g) { return g.num_nodes(); }
-  static op_kind op(const G& g, node_id n) { return g.op(n); }
-  static decltype(auto) predecessors(const G& g, node_id n) { return g.predecessors(n); }
-  static decltype(auto) input_shapes(const G& g, node_id n) { return g.input_shapes(n); }
-  static decltype(auto) output_shapes(const G& g, node_id n) { return g.output_shapes(n); }
-  static decltype(auto) attrs(const G& g, node_id n) { return g.attrs(n); }
+  // Each member is a template with a trailing return type, so a G that lacks one of the member
+  // functions makes only that expression ill-formed: is_op_graph_v<G> is then false, not a
+  // hard error.
+  template <class GG = G>
+  static auto num_nodes(const GG& g) -> decltype(g.num_nodes()) {
+    return g.num_nodes();
+  }
+  template <class GG = G>
+  static auto op(const GG& g, node_id n) -> decltype(g.op(n)) {
+    return g.op(n);
+  }
+  template <class GG = G>
+  static auto predecessors(const GG& g, node_id n) -> decltype(g.predecessors(n)) {
+    return g.predecessors(n);
+  }
+  template <class GG = G>
+  static auto input_shapes(const GG& g, node_id n) -> decltype(g.input_shapes(n)) {
+    return g.input_shapes(n);
+  }
+  template <class GG = G>
+  static auto output_shapes(const GG& g, node_id n) -> decltype(g.output_shapes(n)) {
+    return g.output_shapes(n);
+  }
+  template <class GG = G>
+  static auto attrs(const GG& g, node_id n) -> decltype(g.attrs(n)) {
+    return g.attrs(n);
+  }
   template <class GG = G>
   static auto name(const GG& g, node_id n) -> decltype(g.name(n)) {
     return g.name(n);

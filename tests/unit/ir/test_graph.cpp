@@ -168,8 +168,8 @@ TEST_SUITE("graph") {
   TEST_CASE("validate: output index beyond the producer's outputs") {
     graph g;
     g.add_node(make("x", op_kind::input));
-    g.add_node(make("s", op_kind::split, {{0, 0}},
-                    {tensor_shape{1, 8, 8, 2}, tensor_shape{1, 8, 8, 2}}));
+    g.add_node(
+        make("s", op_kind::split, {{0, 0}}, {tensor_shape{1, 8, 8, 2}, tensor_shape{1, 8, 8, 2}}));
     g.add_node(make("ok", op_kind::relu, {{1, 1}}));
     CHECK_NOTHROW(g.validate());
     g.add_node(make("bad", op_kind::relu, {{1, 2}}));

@@ -86,7 +86,10 @@ TEST_SUITE("graph_builder") {
 
   TEST_CASE("input errors: zero, negative, huge sizes and overflowing element counts") {
     graph_builder b;
-    expect_error(b, [&] { b.input({1, 0, 4, 4}, dtype::f32, "z"); },
+    expect_error(b,
+                 [&] {
+                   b.input({1, 0, 4, 4}, dtype::f32, "z");
+                 },
                  {"input 'z'", "dimension 1", "[1, 0, 4, 4]", "is 0", "2147483647"});
     expect_error(b, [&] { b.input({-1, 8}); }, {"input 'input_", "[-1, 8]", "is -1"});
     expect_error(b, [&] { b.input({1, max_dim + 1}); }, {"2147483648", "[1, 2147483648]"});
@@ -131,9 +134,15 @@ TEST_SUITE("graph_builder") {
     graph_builder b;
     const tensor_ref x = b.input({1, 8, 8, 4});
     const auto parts = b.split(x, 2);
-    expect_error(b, [&] { b.relu(tensor_ref{9, 0}, "r"); },
+    expect_error(b,
+                 [&] {
+                   b.relu(tensor_ref{9, 0}, "r");
+                 },
                  {"relu 'r'", "operand 0", "node #9", "does not exist"});
-    expect_error(b, [&] { b.relu(tensor_ref{parts[0].node, 2}); },
+    expect_error(b,
+                 [&] {
+                   b.relu(tensor_ref{parts[0].node, 2});
+                 },
                  {"output 2", "'split_0'", "2 output(s)"});
     expect_error(b, [&] { b.add(x, tensor_ref{0, 1}); }, {"operand 1", "output 1"});
     expect_error(b, [&] { b.conv(tensor_ref{42, 0}, 8, 3); }, {"conv", "node #42"});
@@ -225,7 +234,10 @@ TEST_SUITE("graph_builder") {
                   "larger than the padded input height 5"});
     expect_error(b, [&] { b.conv(x, 8, 3, 1, padding_mode::valid, 1, 3); },
                  {"dilated extent 7", "input height 5"});
-    expect_error(b, [&] { b.conv(x, 8, 9, 1, pads4{1, 1, 1, 1}); },
+    expect_error(b,
+                 [&] {
+                   b.conv(x, 8, 9, 1, pads4{1, 1, 1, 1});
+                 },
                  {"kernel height 9", "padded input height 7", "pads 1 + 1"});
     expect_error(b, [&] { b.conv(x, 8, {3, 9}, 1, padding_mode::valid); }, {"kernel width 9"});
     expect_error(b, [&] { b.conv(x, 8, 3, 1, padding_mode::same, 4); },
@@ -304,7 +316,10 @@ TEST_SUITE("graph_builder") {
                  {"output padding 2x2", "stride 2x2"});
     expect_error(b, [&] { b.conv_transpose(x, 16, 3, 2, padding_mode::same, 3); }, {"groups 3"});
     const tensor_ref one = b.input({1, 1, 1, 4});
-    expect_error(b, [&] { b.conv_transpose(one, 4, 1, 1, pads4{1, 1, 0, 0}); },
+    expect_error(b,
+                 [&] {
+                   b.conv_transpose(one, 4, 1, 1, pads4{1, 1, 0, 0});
+                 },
                  {"remove the whole output height"});
     expect_error(b, [&] { b.conv_transpose(x, 0, 3); }, {"output channels 0"});
     expect_error(b, [&] { b.conv_transpose(x, 4, 3, 0); }, {"stride 0x0"});
@@ -339,8 +354,7 @@ TEST_SUITE("graph_builder") {
     const tensor_ref m = b.matmul(a, b.input({3, 4}));
     CHECK(b.shape(m) == tensor_shape{2, 4});
     CHECK(node_of(b, m).op == op_kind::matmul);
-    CHECK(b.shape(b.matmul(b.input({5, 1, 2, 3}), b.input({4, 3, 6}))) ==
-          tensor_shape{5, 4, 2, 6});
+    CHECK(b.shape(b.matmul(b.input({5, 1, 2, 3}), b.input({4, 3, 6}))) == tensor_shape{5, 4, 2, 6});
     CHECK(b.shape(b.matmul(b.input({3}), b.input({3, 4}))) == tensor_shape{4});
     CHECK(b.shape(b.matmul(a, b.input({3}))) == tensor_shape{2});
     CHECK(b.shape(b.matmul(b.input({3}), b.input({3}))) == tensor_shape{});
@@ -485,9 +499,9 @@ TEST_SUITE("graph_builder") {
     CHECK(node_of(b, b.div(x, x)).op == op_kind::div);
     CHECK(node_of(b, m).op == op_kind::mul);
     const tensor_ref y = b.input({1, 28, 28, 16});
-    expect_error(b, [&] { b.add(x, y, "sum"); },
-                 {"add 'sum'", "cannot broadcast [1, 56, 56, 16] with [1, 28, 28, 16]",
-                  "56 vs 28"});
+    expect_error(
+        b, [&] { b.add(x, y, "sum"); },
+        {"add 'sum'", "cannot broadcast [1, 56, 56, 16] with [1, 28, 28, 16]", "56 vs 28"});
     const tensor_ref q = b.input({1, 56, 56, 16}, dtype::u8);
     expect_error(b, [&] { b.mul(x, q); }, {"operand 1 is u8"});
   }
@@ -506,7 +520,10 @@ TEST_SUITE("graph_builder") {
     CHECK(b.shape(b.concat({a, h}, -3)) == tensor_shape{1, 12, 8, 16});
     CHECK(b.shape(b.concat({a})) == tensor_shape{1, 8, 8, 16});
     expect_error(b, [&] { b.concat({}, -1, "e"); }, {"concat 'e'", "at least one input"});
-    expect_error(b, [&] { b.concat({a, c}, 1); },
+    expect_error(b,
+                 [&] {
+                   b.concat({a, c}, 1);
+                 },
                  {"input 1 has shape [1, 8, 8, 24]", "all dimensions except axis 1"});
     const tensor_ref r3 = b.input({1, 8, 16});
     expect_error(b, [&] { b.concat({a, r3}); }, {"input 1"});
@@ -543,7 +560,10 @@ TEST_SUITE("graph_builder") {
     const tensor_ref r = b.add(parts[1], parts[1]);
     CHECK(node_of(b, r).inputs == std::vector<tensor_ref>{parts[1], parts[1]});
 
-    expect_error(b, [&] { b.split(x, {16, 4}, -1, "s"); },
+    expect_error(b,
+                 [&] {
+                   b.split(x, {16, 4}, -1, "s");
+                 },
                  {"split 's'", "[16, 4]", "do not sum", "(24)"});
     expect_error(b, [&] { b.split(x, {24, 0}); }, {"must each be >= 1"});
     expect_error(b, [&] { b.split(x, {12, -2, 14}); }, {"must each be >= 1"});
@@ -614,7 +634,10 @@ TEST_SUITE("graph_builder") {
     CHECK(b.shape(b.reshape(x, {0, 0, 0, 0})) == tensor_shape{1, 7, 7, 64});
     CHECK(b.shape(b.reshape(b.input({6}), {2, 1, 3})) == tensor_shape{2, 1, 3});
     expect_error(b, [&] { b.reshape(x, {-1, -1}, "rs"); }, {"reshape 'rs'", "more than one -1"});
-    expect_error(b, [&] { b.reshape(x, {1, 3000}); },
+    expect_error(b,
+                 [&] {
+                   b.reshape(x, {1, 3000});
+                 },
                  {"[1, 7, 7, 64] (3136 elements)", "[1, 3000] (3000 elements)"});
     expect_error(b, [&] { b.reshape(x, {-1, 100}); }, {"not a multiple of 100"});
     expect_error(b, [&] { b.reshape(x, {0, 0, 0, 0, 0}); }, {"copies dimension 4", "rank 4"});
@@ -644,7 +667,10 @@ TEST_SUITE("graph_builder") {
     const tensor_ref rev = b.transpose(x, {});
     CHECK(b.shape(rev) == tensor_shape{3, 14, 28, 1});
     CHECK(attrs_of(b, rev).perm == std::vector<dim>{3, 2, 1, 0});
-    expect_error(b, [&] { b.transpose(x, {0, 1, 1, 2}, "tp"); },
+    expect_error(b,
+                 [&] {
+                   b.transpose(x, {0, 1, 1, 2}, "tp");
+                 },
                  {"transpose 'tp'", "perm [0, 1, 1, 2]", "4 axes"});
     expect_error(b, [&] { b.transpose(x, {0, 1, 2}); }, {"perm [0, 1, 2]"});
     expect_error(b, [&] { b.transpose(x, {0, 1, 2, 4}); }, {"perm [0, 1, 2, 4]"});
@@ -658,8 +684,7 @@ TEST_SUITE("graph_builder") {
     CHECK(b.shape(b.squeeze(g)) == tensor_shape{512});
     CHECK(attrs_of(b, b.squeeze(g)).axes == std::vector<dim>{0, 1, 2});
     CHECK(b.shape(b.squeeze(g, {-2})) == tensor_shape{1, 1, 512});
-    expect_error(b, [&] { b.squeeze(g, {3}, "sq"); },
-                 {"squeeze 'sq'", "axis 3 of size 512"});
+    expect_error(b, [&] { b.squeeze(g, {3}, "sq"); }, {"squeeze 'sq'", "axis 3 of size 512"});
     expect_error(b, [&] { b.squeeze(g, {1, 1}); }, {"repeated"});
 
     const tensor_ref v = b.input({1, 512});
@@ -704,10 +729,10 @@ TEST_SUITE("graph_builder") {
     const tensor_ref y = b.se(x);
     const nnmeter::graph& g = b.view();
     REQUIRE(g.num_nodes() == 7);
-    const std::vector<op_kind> ops{op_kind::input,   op_kind::global_avgpool, op_kind::conv,
-                                   op_kind::relu,    op_kind::conv,           op_kind::hsigmoid,
+    const std::vector<op_kind> ops{op_kind::input, op_kind::global_avgpool, op_kind::conv,
+                                   op_kind::relu,  op_kind::conv,           op_kind::hsigmoid,
                                    op_kind::mul};
-    const std::vector<std::string> names{"input_0", "se_0/gap",      "se_0/conv1", "se_0/relu",
+    const std::vector<std::string> names{"input_0",    "se_0/gap",      "se_0/conv1", "se_0/relu",
                                          "se_0/conv2", "se_0/hsigmoid", "se_0/mul"};
     for (nnmeter::node_index i = 0; i < 7; ++i) {
       CAPTURE(i);
@@ -765,7 +790,8 @@ TEST_SUITE("graph_builder") {
     const tensor_ref z = b.conv_bn_relu(y, 64, {1, 3}, 1, "stem");
     CHECK(node_of(b, z).name == "stem/relu");
     CHECK(b.shape(z) == tensor_shape{1, 112, 112, 64});
-    expect_error(b, [&] { b.conv_bn_relu(y, 0, 3, 1, "c"); }, {"conv 'c/conv'", "output channels 0"});
+    expect_error(b, [&] { b.conv_bn_relu(y, 0, 3, 1, "c"); },
+                 {"conv 'c/conv'", "output channels 0"});
     expect_error(b, [&] { b.conv_bn_relu(y, 8, 3, 1, "stem"); }, {"'stem/conv' already exists"});
     const tensor_ref flat = b.input({1, 3});
     expect_error(b, [&] { b.conv_bn_relu(flat, 8, 3); }, {"rank-4"});

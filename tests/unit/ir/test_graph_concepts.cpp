@@ -3,6 +3,7 @@
 #include <nnmeter/ir/graph.hpp>
 #include <nnmeter/ir/graph_concepts.hpp>
 #include <nnmeter/ir/graph_traits.hpp>
+#include <nnmeter/fusion/detect.hpp>
 
 #include <doctest/doctest.h>
 
@@ -10,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 // ----------------------------------------------------------------------------- test types
@@ -140,9 +142,7 @@ struct graph_traits<user::wrong_attrs> {
   static op_kind op(const user::wrong_attrs&, node_id) { return op_kind::relu; }
   static std::vector<node_id> predecessors(const user::wrong_attrs&, node_id) { return {}; }
   static std::vector<tensor_shape> input_shapes(const user::wrong_attrs&, node_id) { return {}; }
-  static std::vector<tensor_shape> output_shapes(const user::wrong_attrs&, node_id) {
-    return {};
-  }
+  static std::vector<tensor_shape> output_shapes(const user::wrong_attrs&, node_id) { return {}; }
   static int attrs(const user::wrong_attrs&, node_id) { return 0; }
 };
 
@@ -217,9 +217,13 @@ static_assert(!nnmeter::op_graph<int>);
 
 // The concept constrains overloads as expected.
 template <nnmeter::op_graph G>
-constexpr int pick(const G&) { return 1; }
+constexpr int pick(const G&) {
+  return 1;
+}
 template <class T>
-constexpr int pick(const T&) { return 0; }
+constexpr int pick(const T&) {
+  return 0;
+}
 static_assert(pick(user::chain{}) == 1);
 static_assert(pick(0) == 0);
 #endif
@@ -259,4 +263,40 @@ TEST_SUITE("graph_concepts") {
     CHECK(nnmeter::predecessors(m, 1)[0] == 0);
     CHECK(nnmeter::output_shapes(m, 0).size() == 1);
   }
+}
+
+namespace {
+// Member-forwarding default: a class with a nested node_id is a graph only when every member
+// function exists with the right type; otherwise the trait is false (no hard error).
+struct members_without_op {
+  using node_id = std::uint32_t;
+  std::size_t num_nodes() const { return 0; }
+  std::vector<node_id> predecessors(node_id) const { return {}; }
+  std::vector<nnmeter::tensor_shape> input_shapes(node_id) const { return {}; }
+  std::vector<nnmeter::tensor_shape> output_shapes(node_id) const { return {}; }
+  nnmeter::attributes attrs(node_id) const { return {}; }
+};
+struct members_complete : members_without_op {
+  nnmeter::op_kind op(node_id) const { return nnmeter::op_kind::relu; }
+  std::string_view name(node_id) const { return "n"; }
+};
+struct members_wrong_op : members_without_op {
+  int op(node_id) const { return 0; }
+};
+static_assert(!nnmeter::is_op_graph_v<members_without_op>);
+static_assert(!nnmeter::is_op_graph_v<members_wrong_op>);
+static_assert(nnmeter::is_op_graph_v<members_complete>);
+static_assert(nnmeter::has_node_names_v<members_complete>);  // string_view names are detected
+static_assert(!nnmeter::has_node_names_v<members_without_op>);
+#if NNMETER_HAS_CONCEPTS
+static_assert(nnmeter::op_graph<members_complete> == nnmeter::is_op_graph_v<members_complete>);
+static_assert(nnmeter::op_graph<members_without_op> == nnmeter::is_op_graph_v<members_without_op>);
+static_assert(nnmeter::op_graph<members_wrong_op> == nnmeter::is_op_graph_v<members_wrong_op>);
+#endif
+}  // namespace
+
+TEST_CASE("member-forwarding graph_traits detects missing members without hard errors") {
+  const members_complete g;
+  CHECK(nnmeter::num_nodes(g) == 0);
+  CHECK(nnmeter::detect_kernels(g).empty());
 }

@@ -41,7 +41,8 @@ TEST_SUITE("op_kind") {
     for (std::size_t i = 0; i < nnmeter::op_kind_count; ++i) {
       const std::string_view name = nnmeter::to_string(kind_at(i));
       CAPTURE(std::string(name));
-      for (char ch : name) CHECK(((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_'));
+      for (char ch : name)
+        CHECK(((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_'));
       const auto back = nnmeter::parse_op_kind(name);
       REQUIRE(back.has_value());
       CHECK(*back == kind_at(i));
@@ -52,7 +53,7 @@ TEST_SUITE("op_kind") {
 
   TEST_CASE("parse_op_kind rejects unknown spellings") {
     CHECK_FALSE(nnmeter::parse_op_kind("").has_value());
-    CHECK_FALSE(nnmeter::parse_op_kind("Conv").has_value());       // source spelling, not ours
+    CHECK_FALSE(nnmeter::parse_op_kind("Conv").has_value());          // source spelling, not ours
     CHECK_FALSE(nnmeter::parse_op_kind("conv-bn-relu").has_value());  // a kernel, not an op
     CHECK_FALSE(nnmeter::parse_op_kind("count_").has_value());
     CHECK_FALSE(nnmeter::parse_op_kind("invalid").has_value());
@@ -65,8 +66,8 @@ TEST_SUITE("op_kind") {
   }
 
   TEST_CASE("rule types reproduce nn-Meter's normalisation") {
-    using nnmeter::op_kind;
     using nnmeter::nnmeter_type;
+    using nnmeter::op_kind;
     CHECK(nnmeter_type(op_kind::input) == "Placeholder");
     CHECK(nnmeter_type(op_kind::constant) == "Const");
     CHECK(nnmeter_type(op_kind::identity) == "Identity");
