@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <nnmeter/detail/small_vector.hpp>
 #include <nnmeter/error.hpp>
 #include <nnmeter/fusion/rules.hpp>
 #include <nnmeter/ir/graph_concepts.hpp>
@@ -9,6 +10,7 @@
 #include <nnmeter/kernels/cost.hpp>
 #include <nnmeter/kernels/kernel.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -35,21 +37,25 @@ namespace detail {
 /// Iteration order of a CPython set of small non-negative ints. nn-Meter keeps kernel
 /// successors in Python sets, so the order of a kernel's `outbounds` is the set's table order;
 /// reproducing it keeps our output identical to nn-Meter's. Follows CPython's open addressing
-/// (linear probes of 9, perturbation shift 5, growth when 3/5 full, 8 slots minimum).
+/// (linear probes of 9, perturbation shift 5, growth when 3/5 full, 8 slots minimum). The
+/// 8-slot table, enough for up to four elements, is stored inline.
 class py_int_set {
  public:
-  py_int_set() : table_(8, -1) {}
+  py_int_set() noexcept {
+    for (std::int64_t& k : small_) k = -1;
+  }
 
   void add(std::int64_t key) {
-    const std::size_t mask = table_.size() - 1;
+    std::int64_t* t = table();
+    const std::size_t mask = capacity() - 1;
     auto perturb = static_cast<std::size_t>(key);
     std::size_t i = static_cast<std::size_t>(key) & mask;
     for (;;) {
       const std::size_t probes = i + linear_probes <= mask ? linear_probes : 0;
       for (std::size_t j = i; j <= i + probes; ++j) {
-        if (table_[j] == key) return;
-        if (table_[j] == -1) {
-          table_[j] = key;
+        if (t[j] == key) return;
+        if (t[j] == -1) {
+          t[j] = key;
           ++fill_;
           ++used_;
           if (fill_ * 5 >= mask * 3) resize(used_ > 50000 ? used_ * 2 : used_ * 4);
@@ -61,21 +67,32 @@ class py_int_set {
     }
   }
   void update(const py_int_set& other) {
-    for (std::int64_t k : other.table_)
-      if (k != -1) add(k);
+    const std::int64_t* t = other.table();
+    for (std::size_t i = 0; i < other.capacity(); ++i)
+      if (t[i] != -1) add(t[i]);
   }
   std::size_t size() const noexcept { return used_; }
+  /// Calls f(element) in iteration order.
+  template <class F>
+  void for_each(F&& f) const {
+    const std::int64_t* t = table();
+    for (std::size_t i = 0; i < capacity(); ++i)
+      if (t[i] != -1) f(t[i]);
+  }
   /// Elements in iteration order.
   std::vector<std::int64_t> items() const {
     std::vector<std::int64_t> out;
     out.reserve(used_);
-    for (std::int64_t k : table_)
-      if (k != -1) out.push_back(k);
+    for_each([&](std::int64_t k) { out.push_back(k); });
     return out;
   }
 
  private:
   static constexpr std::size_t linear_probes = 9;
+  std::int64_t* table() noexcept { return big_.empty() ? small_ : big_.data(); }
+  const std::int64_t* table() const noexcept { return big_.empty() ? small_ : big_.data(); }
+  std::size_t capacity() const noexcept { return big_.empty() ? 8 : big_.size(); }
+
   static void insert_clean(std::vector<std::int64_t>& t, std::int64_t key) {
     const std::size_t mask = t.size() - 1;
     auto perturb = static_cast<std::size_t>(key);
@@ -101,22 +118,24 @@ class py_int_set {
     std::size_t n = 8;
     while (n <= minused) n <<= 1;
     std::vector<std::int64_t> t(n, -1);
-    for (std::int64_t k : table_)
-      if (k != -1) insert_clean(t, k);
-    table_ = std::move(t);
+    for_each([&](std::int64_t k) { insert_clean(t, k); });
+    big_ = std::move(t);
     fill_ = used_;
   }
 
-  std::vector<std::int64_t> table_;
+  std::int64_t small_[8];
+  std::vector<std::int64_t> big_;
   std::size_t fill_ = 0;
   std::size_t used_ = 0;
 };
 
-/// The graph as the detector sees it: a normalised type and the producers of every node.
+/// The graph as the detector sees it: a normalised type and the producers of every node
+/// (compressed rows: the producers of node i are pred_data[pred_begin[i] .. pred_begin[i+1])).
 struct detect_input {
   std::vector<std::string> type_names;  // interned nn-Meter types
   std::vector<int> type;                // per node, index into type_names
-  std::vector<std::vector<int>> preds;  // per node, producers in operand order
+  std::vector<std::size_t> pred_begin{0};
+  std::vector<int> pred_data;
 
   int intern(std::string_view t) {
     for (std::size_t i = 0; i < type_names.size(); ++i)
@@ -147,11 +166,12 @@ inline bool is_dummy_type(std::string_view t) noexcept {
 /// nn-Meter's kernel detector (KernelDetector + RuleSplitter + FusionAwareGraph) on a
 /// concrete graph, step for step: fuse multi-op blocks in rule order, order the nodes as
 /// networkx's topological sort does, grow kernels with union-find over fusible pairs, and list
-/// the groups by root. `node_names` is only used in error messages.
+/// the groups by root.
 class detector_core {
  public:
   detector_core(detect_input in, const rule_set& rules) : in_(std::move(in)), rules_(rules) {}
 
+  /// `node_name(i)` names original node i in error messages.
   template <class NameFn>
   std::vector<detect_group> run(NameFn&& node_name) {
     build_work_graph();
@@ -163,46 +183,34 @@ class detector_core {
   }
 
  private:
+  using edges = small_vector<int, 4>;
   struct work_node {
     int type = 0;
-    std::vector<int> in;
-    std::vector<int> out;
+    edges in;
+    edges out;
     node_index src = 0;
-    std::vector<node_index> members;
+    int first = -1;  // first member (original node), linked through next_member_
+    int last = -1;
     bool alive = true;
   };
 
   void build_work_graph() {
     const std::size_t n = in_.type.size();
     w_.resize(n);
+    next_member_.assign(n, -1);
     for (std::size_t i = 0; i < n; ++i) {
-      w_[i].type = in_.type[i];
-      w_[i].in = in_.preds[i];
-      w_[i].src = static_cast<node_index>(i);
-      w_[i].members.push_back(static_cast<node_index>(i));
+      work_node& wn = w_[i];
+      wn.type = in_.type[i];
+      for (std::size_t e = in_.pred_begin[i]; e < in_.pred_begin[i + 1]; ++e)
+        wn.in.push_back(in_.pred_data[e]);
+      wn.src = static_cast<node_index>(i);
+      wn.first = wn.last = static_cast<int>(i);
     }
     for (std::size_t i = 0; i < n; ++i)
       for (int p : w_[i].in) w_[static_cast<std::size_t>(p)].out.push_back(static_cast<int>(i));
   }
 
-  static int count(const std::vector<int>& v, int x) {
-    int c = 0;
-    for (int y : v) c += y == x;
-    return c;
-  }
-  static bool contains(const std::vector<int>& v, int x) {
-    for (int y : v)
-      if (y == x) return true;
-    return false;
-  }
-  static void remove_first(std::vector<int>& v, int x) {
-    for (auto it = v.begin(); it != v.end(); ++it) {
-      if (*it == x) {
-        v.erase(it);
-        return;
-      }
-    }
-  }
+  work_node& at(int v) { return w_[static_cast<std::size_t>(v)]; }
 
   // --- block fusion (nn-Meter ModelGraph.find_subgraphs + fuse) -----------------------------
 
@@ -222,35 +230,56 @@ class detector_core {
     for (std::size_t i = 0; i < k; ++i)
       for (int j : p.vertices[i].inputs) ++pe_[static_cast<std::size_t>(j) * k + i];
     pat_ = &p;
+    // For each source vertex, the types its consumers in the pattern must have (a cheap
+    // filter before the full test; it never rejects a real match).
+    need_.assign(k, {});
+    for (std::size_t j = 0; j < k; ++j) {
+      const std::vector<int>& ins = p.vertices[j].inputs;
+      if (!ins.empty() && p.vertices[static_cast<std::size_t>(ins[0])].inputs.empty() && pt_[j] != -1)
+        need_[static_cast<std::size_t>(ins[0])].push_back(pt_[j]);
+    }
     assign_.assign(k, -1);
     used_.assign(w_.size(), 0);
     matches_.clear();
     match_vertex(0);
+    if (matches_.empty()) return;
     const int t = in_.intern(unit_type);
-    for (const std::vector<int>& m : matches_) fuse(m, t);
+    const std::size_t real = static_cast<std::size_t>(std::count_if(
+        pt_.begin(), pt_.end(), [](int x) { return x != -1; }));
+    for (std::size_t m = 0; m + real <= matches_.size(); m += real)
+      fuse(matches_.data() + m, real, t);
   }
 
   void match_vertex(std::size_t i) {
     const std::size_t k = pat_->vertices.size();
     if (i == k) {
-      std::vector<int> m;
       for (std::size_t v = 0; v < k; ++v)
-        if (pt_[v] != -1) m.push_back(assign_[v]);
-      matches_.push_back(std::move(m));
+        if (pt_[v] != -1) matches_.push_back(assign_[v]);
       return;
     }
     const std::vector<int>& ins = pat_->vertices[i].inputs;
     if (!ins.empty()) {
-      const std::vector<int>& cands = w_[static_cast<std::size_t>(assign_[static_cast<std::size_t>(ins[0])])].out;
+      const edges& cands = at(assign_[static_cast<std::size_t>(ins[0])]).out;
       for (std::size_t c = 0; c < cands.size(); ++c) {
         bool seen = false;
         for (std::size_t d = 0; d < c && !seen; ++d) seen = cands[d] == cands[c];
         if (!seen) try_candidate(i, cands[c]);
       }
     } else {
-      for (std::size_t c = 0; c < w_.size(); ++c)
-        if (w_[c].alive) try_candidate(i, static_cast<int>(c));
+      for (std::size_t c = 0; c < w_.size(); ++c) {
+        if (!w_[c].alive || (pt_[i] != -1 && w_[c].type != pt_[i])) continue;
+        if (has_needed_consumers(w_[c], need_[i])) try_candidate(i, static_cast<int>(c));
+      }
     }
+  }
+
+  bool has_needed_consumers(const work_node& c, const std::vector<int>& types) const {
+    for (int t : types) {
+      bool found = false;
+      for (int o : c.out) found = found || w_[static_cast<std::size_t>(o)].type == t;
+      if (!found) return false;
+    }
+    return true;
   }
 
   void try_candidate(std::size_t i, int c) {
@@ -258,11 +287,12 @@ class detector_core {
     if (used_[cu] || !w_[cu].alive) return;
     if (pt_[i] != -1 && w_[cu].type != pt_[i]) return;
     const std::size_t k = pat_->vertices.size();
-    if (count(w_[cu].in, c) != 0) return;  // no self loops in patterns
+    const edges& cin = w_[cu].in;
+    if (cin.contains(c)) return;  // no self loops in patterns
     for (std::size_t j = 0; j < i; ++j) {
       const int a = assign_[j];
-      if (count(w_[cu].in, a) != pe_[j * k + i]) return;                   // a -> c
-      if (count(w_[static_cast<std::size_t>(a)].in, c) != pe_[i * k + j]) return;  // c -> a
+      if (static_cast<int>(cin.count(a)) != pe_[j * k + i]) return;          // a -> c
+      if (static_cast<int>(at(a).in.count(c)) != pe_[i * k + j]) return;     // c -> a
     }
     assign_[i] = c;
     used_[cu] = 1;
@@ -271,15 +301,21 @@ class detector_core {
     assign_[i] = -1;
   }
 
-  void fuse(const std::vector<int>& sub, int type) {
-    for (int v : sub)
-      if (!w_[static_cast<std::size_t>(v)].alive) return;
+  static bool in_block(const int* sub, std::size_t n, int v) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (sub[i] == v) return true;
+    return false;
+  }
+
+  void fuse(const int* sub, std::size_t n, int type) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (!at(sub[i]).alive) return;
     // Root: from the first member, follow inbounds inside the block until none is.
-    int root = sub.front();
+    int root = sub[0];
     for (bool moved = true; moved;) {
       moved = false;
-      for (int inb : w_[static_cast<std::size_t>(root)].in) {
-        if (contains(sub, inb)) {
+      for (int inb : at(root).in) {
+        if (in_block(sub, n, inb)) {
           root = inb;
           moved = true;
           break;
@@ -289,40 +325,53 @@ class detector_core {
     const int name = static_cast<int>(w_.size());
     work_node nn;
     nn.type = type;
-    nn.src = w_[static_cast<std::size_t>(root)].src;
-    for (int v : sub)
-      for (node_index m : w_[static_cast<std::size_t>(v)].members) nn.members.push_back(m);
+    nn.src = at(root).src;
+    for (std::size_t i = 0; i < n; ++i) {  // members in block order
+      const work_node& m = at(sub[i]);
+      if (nn.first < 0)
+        nn.first = m.first;
+      else
+        next_member_[static_cast<std::size_t>(nn.last)] = m.first;
+      nn.last = m.last;
+    }
     w_.push_back(std::move(nn));
     used_.push_back(0);
-    for (int v : sub) {
-      const std::vector<int> ins = w_[static_cast<std::size_t>(v)].in;
+    for (std::size_t i = 0; i < n; ++i) {
+      const int v = sub[i];
+      const edges ins = at(v).in;
       for (int inb : ins) {
-        if (contains(sub, inb)) continue;
-        auto& inb_node = w_[static_cast<std::size_t>(inb)];
-        if (!contains(w_[static_cast<std::size_t>(name)].in, inb)) w_[static_cast<std::size_t>(name)].in.push_back(inb);
-        remove_first(inb_node.out, v);
-        if (!contains(inb_node.out, name)) inb_node.out.push_back(name);
+        if (in_block(sub, n, inb)) continue;
+        work_node& inb_node = at(inb);
+        if (!at(name).in.contains(inb)) at(name).in.push_back(inb);
+        inb_node.out.erase_first(v);
+        if (!inb_node.out.contains(name)) inb_node.out.push_back(name);
       }
-      const std::vector<int> outs = w_[static_cast<std::size_t>(v)].out;
+      const edges outs = at(v).out;
       for (int outb : outs) {
-        if (contains(sub, outb)) continue;
-        auto& out_node = w_[static_cast<std::size_t>(outb)];
-        if (!contains(w_[static_cast<std::size_t>(name)].out, outb)) w_[static_cast<std::size_t>(name)].out.push_back(outb);
-        remove_first(out_node.in, v);
-        if (!contains(out_node.in, name)) out_node.in.push_back(name);
+        if (in_block(sub, n, outb)) continue;
+        work_node& out_node = at(outb);
+        if (!at(name).out.contains(outb)) at(name).out.push_back(outb);
+        out_node.in.erase_first(v);
+        if (!out_node.in.contains(name)) out_node.in.push_back(name);
       }
     }
-    for (int v : sub) w_[static_cast<std::size_t>(v)].alive = false;
+    for (std::size_t i = 0; i < n; ++i) at(sub[i]).alive = false;
   }
 
   // --- networkx topological_sort on the MultiDiGraph built from inbounds --------------------
+
+  struct child_edges {
+    int child;
+    int count;
+  };
 
   template <class NameFn>
   void topological_sort(NameFn&& node_name) {
     const std::size_t n = w_.size();
     std::vector<int> order;  // networkx node insertion order
+    order.reserve(n);
     std::vector<char> added(n, 0);
-    std::vector<std::vector<std::pair<int, int>>> succ(n);  // (child, multiplicity)
+    std::vector<small_vector<child_edges, 4>> succ(n);  // (child, multiplicity), first-seen order
     std::vector<int> indegree(n, 0);
     auto add_node = [&](int v) {
       if (!added[static_cast<std::size_t>(v)]) {
@@ -339,18 +388,19 @@ class detector_core {
         add_node(u);
         auto& s = succ[static_cast<std::size_t>(u)];
         bool found = false;
-        for (auto& e : s) {
-          if (e.first == static_cast<int>(v)) {
-            ++e.second;
+        for (child_edges& e : s) {
+          if (e.child == static_cast<int>(v)) {
+            ++e.count;
             found = true;
             break;
           }
         }
-        if (!found) s.emplace_back(static_cast<int>(v), 1);
+        if (!found) s.push_back({static_cast<int>(v), 1});
         ++indegree[v];
       }
     }
     dag_.clear();
+    dag_.reserve(alive);
     std::vector<int> gen;
     for (int v : order)
       if (indegree[static_cast<std::size_t>(v)] == 0) gen.push_back(v);
@@ -359,10 +409,10 @@ class detector_core {
       next.clear();
       for (int v : gen) {
         dag_.push_back(v);
-        for (const auto& e : succ[static_cast<std::size_t>(v)]) {
-          int& d = indegree[static_cast<std::size_t>(e.first)];
-          d -= e.second;
-          if (d == 0) next.push_back(e.first);
+        for (const child_edges& e : succ[static_cast<std::size_t>(v)]) {
+          int& d = indegree[static_cast<std::size_t>(e.child)];
+          d -= e.count;
+          if (d == 0) next.push_back(e.child);
         }
       }
       gen.swap(next);
@@ -371,7 +421,7 @@ class detector_core {
       for (int v : order) {
         if (indegree[static_cast<std::size_t>(v)] > 0)
           throw graph_error("kernel detection: the graph has a cycle through node '" +
-                            std::string(node_name(w_[static_cast<std::size_t>(v)].src)) + "'");
+                            std::string(node_name(at(v).src)) + "'");
       }
     }
   }
@@ -394,12 +444,21 @@ class detector_core {
     outb_.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
       outb_[i] = i;
-      for (int o : w_[static_cast<std::size_t>(dag_[i])].out)
+      for (int o : at(dag_[i]).out)
         pool_[i].add(static_cast<std::int64_t>(rev[static_cast<std::size_t>(o)]));
     }
     parent_.resize(n);
     for (std::size_t i = 0; i < n; ++i) parent_[i] = i;
+    // Fusible pairs as a type-id matrix, so the loop compares integers.
+    const std::size_t nt = in_.type_names.size();
+    std::vector<char> fusible(nt * nt, 0);
+    for (const auto& pr : rules_.fusible_pairs()) {
+      const int a = in_.find(pr.first);
+      const int b = in_.find(pr.second);
+      if (a >= 0 && b >= 0) fusible[static_cast<std::size_t>(a) * nt + static_cast<std::size_t>(b)] = 1;
+    }
     const int mon = rules_.mon();
+    std::vector<std::int64_t> frontier;
     std::ptrdiff_t i = -1;
     while (i < static_cast<std::ptrdiff_t>(n) - 1) {
       ++i;
@@ -408,12 +467,14 @@ class detector_core {
       if (pool_[outb_[ui]].size() == 0) continue;
       if (mon == 0 && pool_[outb_[ui]].size() > 1) continue;
       bool fused = false;
-      const std::string& ti = in_.type_names[static_cast<std::size_t>(w_[static_cast<std::size_t>(dag_[ui])].type)];
-      for (std::int64_t jj : pool_[outb_[ui]].items()) {
+      const auto ti = static_cast<std::size_t>(at(dag_[ui]).type);
+      frontier.clear();
+      pool_[outb_[ui]].for_each([&](std::int64_t x) { frontier.push_back(x); });
+      for (std::int64_t jj : frontier) {
         const auto j = static_cast<std::size_t>(jj);
         if (find(j) != j) continue;
-        const std::string& tj = in_.type_names[static_cast<std::size_t>(w_[static_cast<std::size_t>(dag_[j])].type)];
-        if (!rules_.is_fusible(ti, tj)) continue;
+        const auto tj = static_cast<std::size_t>(at(dag_[j]).type);
+        if (!fusible[ti * nt + tj]) continue;
         const std::size_t ri = find(ui);
         const std::size_t rj = find(j);
         if (ri != rj) parent_[rj] = ri;
@@ -433,18 +494,28 @@ class detector_core {
 
   std::vector<detect_group> groups() {
     const std::size_t n = dag_.size();
-    std::vector<std::vector<std::size_t>> members(n);
-    for (std::size_t i = 0; i < n; ++i) members[find(i)].push_back(i);
+    // Members of each root, in topological order (compressed rows).
+    std::vector<std::size_t> root_of(n);
+    std::vector<std::size_t> count(n + 1, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+      root_of[i] = find(i);
+      ++count[root_of[i] + 1];
+    }
+    for (std::size_t r = 0; r < n; ++r) count[r + 1] += count[r];
+    std::vector<std::size_t> rows(n);
+    std::vector<std::size_t> fill(count.begin(), count.end() - 1);
+    for (std::size_t i = 0; i < n; ++i) rows[fill[root_of[i]]++] = i;
+
     std::vector<detect_group> out;
     std::vector<std::ptrdiff_t> group_of_root(n, -1);
     for (std::size_t r = 0; r < n; ++r) {
-      if (members[r].empty()) continue;
+      if (count[r] == count[r + 1]) continue;
       detect_group g;
-      const work_node& root = w_[static_cast<std::size_t>(dag_[r])];
-      g.root = root.src;
-      for (std::size_t i : members[r]) {
-        const work_node& wn = w_[static_cast<std::size_t>(dag_[i])];
-        for (node_index m : wn.members) g.nodes.push_back(m);
+      g.root = at(dag_[r]).src;
+      for (std::size_t e = count[r]; e < count[r + 1]; ++e) {
+        const work_node& wn = at(dag_[rows[e]]);
+        for (int m = wn.first; m >= 0; m = m == wn.last ? -1 : next_member_[static_cast<std::size_t>(m)])
+          g.nodes.push_back(static_cast<node_index>(m));
         const std::string& t = in_.type_names[static_cast<std::size_t>(wn.type)];
         if (is_dummy_type(t)) continue;
         if (!g.op.empty()) g.op += '-';
@@ -457,12 +528,12 @@ class detector_core {
       if (group_of_root[r] < 0) continue;
       detect_group& g = out[static_cast<std::size_t>(group_of_root[r])];
       if (g.op.empty()) continue;
-      for (std::int64_t o : pool_[outb_[r]].items()) {
+      pool_[outb_[r]].for_each([&](std::int64_t o) {
         const std::ptrdiff_t target = group_of_root[find(static_cast<std::size_t>(o))];
         // nn-Meter raises KeyError when a kernel feeds a group without a kernel; we skip it.
         if (target >= 0 && !out[static_cast<std::size_t>(target)].op.empty())
           g.out_groups.push_back(static_cast<std::size_t>(target));
-      }
+      });
     }
     return out;
   }
@@ -470,13 +541,15 @@ class detector_core {
   detect_input in_;
   const rule_set& rules_;
   std::vector<work_node> w_;
+  std::vector<int> next_member_;
   // matcher state
   const pattern* pat_ = nullptr;
   std::vector<int> pt_;
   std::vector<int> pe_;
+  std::vector<std::vector<int>> need_;
   std::vector<int> assign_;
   std::vector<char> used_;
-  std::vector<std::vector<int>> matches_;
+  std::vector<int> matches_;  // concatenated matches, real vertices only
   // splitter state
   std::vector<int> dag_;
   std::vector<py_int_set> pool_;
@@ -513,6 +586,19 @@ std::vector<tensor_shape> to_shapes(const Range& r) {
   return out;
 }
 
+// Gives contiguous shape storage for a range: the range's own when it is a std::vector of
+// shapes, else a copy into `buffer` (reused across calls, so it stops allocating).
+inline const std::vector<tensor_shape>& as_shape_vector(const std::vector<tensor_shape>& r,
+                                                        std::vector<tensor_shape>&) {
+  return r;
+}
+template <class Range>
+const std::vector<tensor_shape>& as_shape_vector(const Range& r, std::vector<tensor_shape>& buffer) {
+  buffer.clear();
+  for (const tensor_shape& s : r) buffer.push_back(s);
+  return buffer;
+}
+
 }  // namespace detail
 
 /// Detects the kernels of graph `g` under `rules`, exactly as nn-Meter's kernel detector does
@@ -530,7 +616,8 @@ detection detect(const G& g, const rule_set& rules) {
   const std::size_t n = traits::num_nodes(g);
   detail::detect_input in;
   in.type.resize(n);
-  in.preds.resize(n);
+  in.pred_begin.reserve(n + 1);
+  in.pred_data.reserve(n + n / 2);
   std::string storage;
   for (std::size_t i = 0; i < n; ++i) {
     const id v = static_cast<id>(i);
@@ -540,8 +627,9 @@ detection detect(const G& g, const rule_set& rules) {
       if (pi >= n)
         throw graph_error("kernel detection: node '" + detail::node_display_name(g, v) +
                           "' reads node #" + std::to_string(pi) + ", which does not exist");
-      in.preds[i].push_back(static_cast<int>(pi));
+      in.pred_data.push_back(static_cast<int>(pi));
     }
+    in.pred_begin.push_back(in.pred_data.size());
   }
   detail::detector_core core(std::move(in), rules);
   std::vector<detail::detect_group> groups =
@@ -623,13 +711,17 @@ detection detect(const G& g, const rule_set& rules) {
       if (kernel_of_node[pi] != kernel_of_node[i]) consumed_outside[pi] = 1;
     }
   }
+  std::vector<tensor_shape> in_buffer;
+  std::vector<tensor_shape> out_buffer;
   for (kernel& k : result.kernels) {
     const double elem_bytes = static_cast<double>(size_of(k.elem));
     const std::ptrdiff_t self = kernel_of_node[k.nodes.front()];
     for (node_index m : k.nodes) {
       const id v = static_cast<id>(m);
-      const std::vector<tensor_shape> ins = detail::to_shapes(traits::input_shapes(g, v));
-      const std::vector<tensor_shape> outs = detail::to_shapes(traits::output_shapes(g, v));
+      const auto& in_range = traits::input_shapes(g, v);
+      const auto& out_range = traits::output_shapes(g, v);
+      const std::vector<tensor_shape>& ins = detail::as_shape_vector(in_range, in_buffer);
+      const std::vector<tensor_shape>& outs = detail::as_shape_vector(out_range, out_buffer);
       const attributes& ma = traits::attrs(g, v);
       const node_cost c = cost_of(traits::op(g, v), ins.data(), ins.size(), outs.data(), outs.size(), ma);
       k.flops += c.flops;

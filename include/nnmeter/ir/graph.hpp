@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,57 @@ struct tensor_ref {
     return a.node == b.node && a.output == b.output;
   }
   friend bool operator!=(const tensor_ref& a, const tensor_ref& b) noexcept { return !(a == b); }
+};
+
+/// The producer nodes of a node's operands, as a range of node indices over its tensor_refs
+/// (no allocation).
+class predecessor_range {
+ public:
+  class iterator {
+   public:
+    using value_type = node_index;
+    using difference_type = std::ptrdiff_t;
+    using reference = node_index;
+    using pointer = void;
+    using iterator_category = std::forward_iterator_tag;
+    iterator() = default;
+    explicit iterator(const tensor_ref* p) noexcept : p_(p) {}
+    node_index operator*() const noexcept { return p_->node; }
+    iterator& operator++() noexcept {
+      ++p_;
+      return *this;
+    }
+    iterator operator++(int) noexcept {
+      iterator t = *this;
+      ++p_;
+      return t;
+    }
+    friend bool operator==(iterator a, iterator b) noexcept { return a.p_ == b.p_; }
+    friend bool operator!=(iterator a, iterator b) noexcept { return a.p_ != b.p_; }
+
+   private:
+    const tensor_ref* p_ = nullptr;
+  };
+  predecessor_range(const tensor_ref* b, const tensor_ref* e) noexcept : b_(b), e_(e) {}
+  iterator begin() const noexcept { return iterator(b_); }
+  iterator end() const noexcept { return iterator(e_); }
+  std::size_t size() const noexcept { return static_cast<std::size_t>(e_ - b_); }
+  bool empty() const noexcept { return b_ == e_; }
+  /// The indices as a vector.
+  std::vector<node_index> to_vector() const { return std::vector<node_index>(begin(), end()); }
+  friend bool operator==(const predecessor_range& r, const std::vector<node_index>& v) {
+    return r.to_vector() == v;
+  }
+  friend bool operator==(const std::vector<node_index>& v, const predecessor_range& r) {
+    return r.to_vector() == v;
+  }
+  friend bool operator!=(const predecessor_range& r, const std::vector<node_index>& v) {
+    return !(r == v);
+  }
+
+ private:
+  const tensor_ref* b_;
+  const tensor_ref* e_;
 };
 
 /// One operator of the graph with every shape known.
@@ -133,11 +185,9 @@ class graph {
   const attributes& attrs(node_id id) const noexcept { return nodes_[id].attrs; }
 
   /// Producer node of each operand, in operand order (repeats kept).
-  std::vector<node_id> predecessors(node_id id) const {
-    std::vector<node_id> out;
-    out.reserve(nodes_[id].inputs.size());
-    for (const tensor_ref& r : nodes_[id].inputs) out.push_back(r.node);
-    return out;
+  predecessor_range predecessors(node_id id) const noexcept {
+    const std::vector<tensor_ref>& in = nodes_[id].inputs;
+    return predecessor_range(in.data(), in.data() + in.size());
   }
   /// Consumers of the node's outputs, one entry per consuming operand, in the order the
   /// operands were connected.
