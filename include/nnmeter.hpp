@@ -30,6 +30,7 @@
 #include <nnmeter/forest/forest_view.hpp>
 #include <nnmeter/forest/forest.hpp>
 #include <nnmeter/forest/evaluate.hpp>
+#include <nnmeter/forest/evaluate_batch.hpp>
 
 #include <nnmeter/predictor/predictor.hpp>
 

@@ -17,6 +17,7 @@
 //   nnmeter/detail/small_vector.hpp
 //   nnmeter/error.hpp
 //   nnmeter/forest/evaluate.hpp
+//   nnmeter/forest/evaluate_batch.hpp
 //   nnmeter/forest/forest.hpp
 //   nnmeter/forest/forest_view.hpp
 //   nnmeter/fusion/detect.hpp
@@ -4357,10 +4358,11 @@ NNMETER_BEGIN_NAMESPACE
 /// - tree t owns the contiguous node range [tree_roots[t], tree_roots[t + 1]) (the last tree ends
 ///   at num_nodes); tree_roots[0] == 0, every tree has at least one node and its root first;
 /// - the two children of an internal node are stored next to each other: the left child at the
-///   absolute index left[n], the right child at left[n] + 1, both inside the tree's range;
-///   XGBoost allocates children that way too, and it makes the walk one load and no branch
-///   cheaper than a separate right-child array;
-/// - a leaf has left == -1; every node of a tree is reached from its root exactly once;
+///   absolute index left[n], the right child at left[n] + 1, both inside the tree's range and
+///   after their parent (left[n] > n). XGBoost allocates children that way too; it saves the walk
+///   a load and lets it select the child without a branch (docs/forests.md has the numbers);
+/// - a leaf has left == -1; every node of a tree but its root is the child of exactly one node
+///   (so the root reaches each node exactly once, and there is no cycle);
 /// - feature[n] < num_features for every node (leaves carry 0; their feature is never used but
 ///   the branch-free walk reads it), unless the forest has only leaves and num_features == 0;
 /// - split values and base_score are finite.
@@ -4428,9 +4430,9 @@ enum class forest_defect : std::uint8_t {
   feature_out_of_range,   ///< a split feature >= num_features
   non_finite_threshold,   ///< an internal node's split value is NaN or infinite
   non_finite_leaf_value,  ///< a leaf value is NaN or infinite
+  child_before_parent,    ///< a child index is not after its parent's (this rules out cycles)
   node_reached_twice,     ///< a node is the child of two internal nodes
-  cycle,                  ///< a node lies on (or hangs below) a cycle of child links
-  unreachable_node,       ///< a node of the tree's range is not reachable from its root
+  unreachable_node,       ///< a node of the tree's range is nobody's child (not reached from the root)
   count_
 };
 
@@ -4447,8 +4449,8 @@ constexpr const char* to_string(forest_defect d) noexcept {
                                    "feature_out_of_range",
                                    "non_finite_threshold",
                                    "non_finite_leaf_value",
+                                   "child_before_parent",
                                    "node_reached_twice",
-                                   "cycle",
                                    "unreachable_node"};
   static_assert(sizeof(names) / sizeof(names[0]) == static_cast<std::size_t>(forest_defect::count_),
                 "one name per forest_defect");
@@ -4464,7 +4466,8 @@ struct forest_check {
   std::size_t tree = 0;
   /// Absolute node index the defect is at (for tree_roots defects: the tree_roots index).
   std::size_t node = 0;
-  /// The offending value: child index, feature index, root offset or array length.
+  /// The offending value: left child index, feature index, the other parent (node_reached_twice),
+  /// tree_roots entry or array length.
   std::int64_t value = 0;
 
   /// True when no defect was found.
@@ -4486,28 +4489,26 @@ constexpr forest_check forest_defect_at(forest_defect d, std::size_t tree, std::
   return c;
 }
 
-/// Optional O(n) bookkeeping for the structural checks; without it (constant evaluation, or no
-/// memory) the same answers come from rescanning the tree, O(n^2 * depth) per tree.
+/// Optional O(n) bookkeeping for the parent checks; without it (constant evaluation, or no
+/// memory) the same answers come from rescanning the tree, O(n^2) per tree.
 struct forest_scratch {
-  /// Per node: absolute index of its parent, or -1; length num_nodes, all -1 on entry.
-  std::int32_t* parent = nullptr;
-  /// Per node: 1 once known to be reachable from its root; length num_nodes, all 0 on entry.
-  std::uint8_t* reachable = nullptr;
+  /// Per node: 1 once the node is known to have a parent; length num_nodes, all 0 on entry.
+  std::uint8_t* has_parent = nullptr;
 };
 
-/// Parent of node `c` within [b, e) found by scanning the internal nodes before `limit` (the
-/// left child is `left`, the right child `left + 1`); -1 when there is none.
+/// Parent of node `c` among the internal nodes [b, limit) (the left child is `left`, the right
+/// child `left + 1`), or -1 when there is none.
 constexpr std::int64_t forest_scan_parent(const forest_view& v, std::size_t b, std::size_t limit,
                                           std::size_t c) noexcept {
+  const auto ci = static_cast<std::int64_t>(c);
   for (std::size_t m = b; m < limit; ++m) {
     const std::int64_t l = v.left[m];
-    const auto ci = static_cast<std::int64_t>(c);
     if (l >= 0 && (l == ci || l + 1 == ci)) return static_cast<std::int64_t>(m);
   }
   return -1;
 }
 
-/// Checks one node's fields: child range, feature, finite value.
+/// Checks one node's fields: children inside the tree and after the node, feature, finite value.
 constexpr forest_check forest_check_node(const forest_view& v, std::size_t t, std::size_t b,
                                          std::size_t e, std::size_t n) noexcept {
   const std::int64_t l = v.left[n];
@@ -4520,10 +4521,13 @@ constexpr forest_check forest_check_node(const forest_view& v, std::size_t t, st
     if (!forest_is_finite(value)) return forest_defect_at(forest_defect::non_finite_leaf_value, t, n, 0);
     return forest_check{};
   }
-  // Both children, left and left + 1, must lie in the tree's own range.
+  // Both children, left and left + 1, must lie in the tree's own range...
   if (l < static_cast<std::int64_t>(b) || l + 1 >= static_cast<std::int64_t>(e)) {
     return forest_defect_at(forest_defect::child_out_of_range, t, n, l);
   }
+  // ...and after their parent: then child links cannot form a cycle, and the evaluator may
+  // compute "stay on a leaf" as max(node, child) without a branch.
+  if (l <= static_cast<std::int64_t>(n)) return forest_defect_at(forest_defect::child_before_parent, t, n, l);
   if (v.feature[n] >= v.num_features) {
     return forest_defect_at(forest_defect::feature_out_of_range, t, n, v.feature[n]);
   }
@@ -4531,57 +4535,29 @@ constexpr forest_check forest_check_node(const forest_view& v, std::size_t t, st
   return forest_check{};
 }
 
-/// Structure of tree `t` = [b, e): every node but the root has exactly one parent and is reached
-/// from the root. Node fields were checked before, so child pairs lie in [b, e).
+/// Tree `t` = [b, e) is a tree: every node but the root has exactly one parent. With children
+/// after their parents (checked before), following parents from any node ends at the root, so
+/// this is the whole structural check.
 constexpr forest_check forest_check_links(const forest_view& v, std::size_t t, std::size_t b,
                                           std::size_t e, forest_scratch s) noexcept {
-  // 1. Parent uniqueness, edges in node order (left child first).
-  for (std::size_t n = b; n < e; ++n) {
+  for (std::size_t n = b; n < e; ++n) {  // edges in node order, left child first
     const std::int64_t l = v.left[n];
     if (l < 0) continue;
     for (std::int64_t k = 0; k < 2; ++k) {
       const auto c = static_cast<std::size_t>(l + k);
-      // An edge into the root closes a cycle through it: the root reaches every node.
-      if (c == b) return forest_defect_at(forest_defect::cycle, t, n, l + k);
       bool taken = false;
-      if (s.parent != nullptr) {
-        taken = s.parent[c] >= 0;
-        s.parent[c] = static_cast<std::int32_t>(n);
+      if (s.has_parent != nullptr) {
+        taken = s.has_parent[c] != 0;
+        s.has_parent[c] = 1;
       } else {
         taken = forest_scan_parent(v, b, n, c) >= 0;
       }
       if (taken) return forest_defect_at(forest_defect::node_reached_twice, t, c, static_cast<std::int64_t>(n));
     }
   }
-  // 2. Reachability. With at most one parent per node, a node is reachable iff its parent chain
-  // ends at the root; a chain that ends elsewhere is an orphan, one that never ends is a cycle.
-  const std::size_t size = e - b;
-  if (s.reachable != nullptr) s.reachable[b] = 1;
-  for (std::size_t u = b + 1; u < e; ++u) {
-    if (s.reachable != nullptr && s.reachable[u] != 0) continue;
-    std::size_t x = u;
-    bool ok = false;
-    bool looped = true;
-    for (std::size_t steps = 0; steps <= size; ++steps) {
-      if (x == b || (s.reachable != nullptr && s.reachable[x] != 0)) {
-        ok = true;
-        break;
-      }
-      const std::int64_t p = s.parent != nullptr ? s.parent[x] : forest_scan_parent(v, b, e, x);
-      if (p < 0) {
-        looped = false;
-        break;
-      }
-      x = static_cast<std::size_t>(p);
-    }
-    if (!ok) {
-      return forest_defect_at(looped ? forest_defect::cycle : forest_defect::unreachable_node, t, u, 0);
-    }
-    if (s.reachable != nullptr) {  // memoise the whole chain: the walk above is then O(n) in total
-      for (std::size_t y = u; s.reachable[y] == 0; y = static_cast<std::size_t>(s.parent[y])) {
-        s.reachable[y] = 1;
-      }
-    }
+  for (std::size_t u = b + 1; u < e; ++u) {  // parents precede their children
+    const bool orphan = s.has_parent != nullptr ? s.has_parent[u] == 0 : forest_scan_parent(v, b, u, u) < 0;
+    if (orphan) return forest_defect_at(forest_defect::unreachable_node, t, u, 0);
   }
   return forest_check{};
 }
@@ -4628,9 +4604,8 @@ inline forest_check forest_validate_runtime(const forest_view& v) noexcept {
     return forest_defect_at(forest_defect::null_array, 0, 0, 0);
   }
   try {
-    std::vector<std::int32_t> parent(v.num_nodes, -1);
-    std::vector<std::uint8_t> reachable(v.num_nodes, 0);
-    return forest_validate(v, forest_scratch{parent.data(), reachable.data()});
+    std::vector<std::uint8_t> has_parent(v.num_nodes, 0);
+    return forest_validate(v, forest_scratch{has_parent.data()});
   } catch (const std::bad_alloc&) {
     return forest_validate(v, forest_scratch{});
   }
@@ -4652,8 +4627,8 @@ constexpr bool forest_in_constant_evaluation() noexcept {
 }  // namespace detail
 
 /// Checks every layout invariant of forest_view (see there) and reports the first defect.
-/// In a constant expression it works without memory (quadratic per tree: keep those forests
-/// small); at run time it takes O(nodes) time and memory. Never throws.
+/// In a constant expression it works without memory (quadratic in the nodes of a tree: keep
+/// those forests small); at run time it takes O(nodes) time and memory. Never throws.
 constexpr forest_check validate(const forest_view& v) noexcept {
   if (detail::forest_in_constant_evaluation()) return detail::forest_validate(v, detail::forest_scratch{});
   return detail::forest_validate_runtime(v);
@@ -4702,12 +4677,15 @@ inline std::string describe(const forest_check& c, const forest_view& v) {
       return where + ": split threshold is not finite";
     case forest_defect::non_finite_leaf_value:
       return where + ": leaf value is not finite";
+    case forest_defect::child_before_parent:
+      return where + ": left child " + to_string(c.value) +
+             " is not after its parent (children must follow their parent; a link back to an "
+             "earlier node could form a cycle)";
     case forest_defect::node_reached_twice:
       return where + ": node is reached twice (it is also a child of node " + to_string(c.value) + ")";
-    case forest_defect::cycle:
-      return where + ": child links form a cycle";
     case forest_defect::unreachable_node:
-      return where + ": node is not reachable from the tree's root " + to_string(v.tree_begin(c.tree));
+      return where + ": node is nobody's child, so the tree's root " + to_string(v.tree_begin(c.tree)) +
+             " does not reach it";
     case forest_defect::count_:
       break;
   }
@@ -4836,7 +4814,10 @@ constexpr void forest_step(const forest_view& f, const Real* x, std::int32_t& n,
   // On a leaf this reads x[feature = 0] for nothing: cheaper than a branch or a mask.
   const float xv = forest_feature(x, f.feature[i]);
   const std::int32_t child = l + forest_go_right<WithNaN>(f, i, xv);
-  n = l < 0 ? n : child;
+  // Children come after their parent, and on a leaf child is -1 or 0 <= n: the maximum is the
+  // next node either way. A max compiles to a conditional move, where `l < 0 ? n : child`
+  // became a branch (gcc) that mispredicts whenever trees end at different depths.
+  n = n < child ? child : n;
   all &= l;
 }
 
@@ -4952,6 +4933,54 @@ constexpr float evaluate_tree(const forest_view& f, std::size_t t, const float* 
 
 NNMETER_END_NAMESPACE
 // ---- end nnmeter/forest/evaluate.hpp ----
+// ---- begin nnmeter/forest/evaluate_batch.hpp ----
+// nnmeter — evaluation of one forest on many feature vectors at once.
+// SPDX-License-Identifier: MIT
+
+
+#include <cstddef>
+#include <cstdint>
+
+NNMETER_BEGIN_NAMESPACE
+
+/// Predictions of forest `f` for `rows` feature vectors stored row after row, `stride` floats
+/// apart (stride >= f.num_features), written to out[0 .. rows). Each result equals
+/// evaluate(f, row) bit for bit: every row has its own float accumulator, started at base_score
+/// and fed the leaves in tree order. The loop runs trees outside and rows inside, so a tree's
+/// nodes are fetched from memory once for all rows (a model's kernels of one kind share a
+/// forest); that is what makes predicting a whole graph cheap.
+inline void evaluate_batch(const forest_view& f, const float* x, std::size_t rows,
+                           std::size_t stride, float* out) noexcept {
+  constexpr std::size_t block_rows = 64;  // accumulators and NaN flags kept on the stack
+  for (std::size_t r0 = 0; r0 < rows; r0 += block_rows) {
+    const std::size_t nr = rows - r0 < block_rows ? rows - r0 : block_rows;
+    bool has_nan[block_rows] = {};
+    float acc[block_rows];
+    for (std::size_t r = 0; r < nr; ++r) {
+      const float* row = x + (r0 + r) * stride;
+      for (std::uint32_t i = 0; i < f.num_features; ++i)
+        has_nan[r] = has_nan[r] || detail::forest_is_nan(row[i]);
+      acc[r] = f.base_score;
+    }
+    std::size_t t = 0;
+    if (f.num_features != 0) {
+      for (; t + detail::forest_lanes <= f.num_trees; t += detail::forest_lanes) {
+        for (std::size_t r = 0; r < nr; ++r) {
+          const float* row = x + (r0 + r) * stride;
+          acc[r] = has_nan[r] ? detail::forest_walk8<float, true>(f, row, t, acc[r])
+                              : detail::forest_walk8<float, false>(f, row, t, acc[r]);
+        }
+      }
+    }
+    for (; t < f.num_trees; ++t)
+      for (std::size_t r = 0; r < nr; ++r)
+        acc[r] += f.split_value[detail::forest_leaf(f, t, x + (r0 + r) * stride)];
+    for (std::size_t r = 0; r < nr; ++r) out[r0 + r] = acc[r];
+  }
+}
+
+NNMETER_END_NAMESPACE
+// ---- end nnmeter/forest/evaluate_batch.hpp ----
 
 // ---- begin nnmeter/predictor/predictor.hpp ----
 // nnmeter — the latency predictor: rules + per-kernel forests + feature set -> latency (ms).
@@ -5095,19 +5124,53 @@ class predictor {
     return {static_cast<double>(evaluate(*views_[i], f.data())), kernel_status::predicted};
   }
 
-  /// Latencies of already detected kernels.
+  /// Latencies of already detected kernels. Kernels of one kind are evaluated together
+  /// (evaluate_batch), each with exactly the result predict_kernel would give.
   prediction predict(detection d) const {
     prediction p;
-    p.kernels.reserve(d.kernels.size());
-    for (const kernel& k : d.kernels) {
-      const kernel_latency l = predict_kernel(k);
+    const std::size_t n = d.kernels.size();
+    p.kernels.assign(n, kernel_latency{0.0, kernel_status::no_model});
+    // Kernels grouped by kind, in kernel order within a kind (counting sort).
+    std::array<std::size_t, kernel_kind_count + 1> start{};
+    for (const kernel& k : d.kernels) ++start[static_cast<std::size_t>(k.kind) + 1];
+    for (std::size_t i = 0; i < kernel_kind_count; ++i) start[i + 1] += start[i];
+    std::vector<std::size_t> order(n);
+    {
+      std::array<std::size_t, kernel_kind_count + 1> fill = start;
+      for (std::size_t i = 0; i < n; ++i) order[fill[static_cast<std::size_t>(d.kernels[i].kind)]++] = i;
+    }
+    std::vector<float> rows;
+    std::vector<std::size_t> which;
+    std::vector<float> out;
+    for (std::size_t kind = 0; kind < kernel_kind_count; ++kind) {
+      if (start[kind] == start[kind + 1] || !views_[kind]) continue;
+      const forest_view& f = *views_[kind];
+      rows.clear();
+      which.clear();
+      for (std::size_t e = start[kind]; e < start[kind + 1]; ++e) {
+        const std::size_t i = order[e];
+        const feature_vector fv = features(d.kernels[i], info_.features);
+        if (fv.empty()) {
+          p.kernels[i].status = kernel_status::no_features;
+        } else if (fv.size() != f.num_features) {
+          p.kernels[i].status = kernel_status::feature_mismatch;
+        } else {
+          for (double x : fv) rows.push_back(static_cast<float>(x));
+          which.push_back(i);
+        }
+      }
+      out.resize(which.size());
+      evaluate_batch(f, rows.data(), which.size(), f.num_features, out.data());
+      for (std::size_t r = 0; r < which.size(); ++r)
+        p.kernels[which[r]] = {static_cast<double>(out[r]), kernel_status::predicted};
+    }
+    for (const kernel_latency& l : p.kernels) {
       if (l.status == kernel_status::predicted) {
         p.latency_ms += l.latency_ms;
         ++p.predicted;
       } else {
         ++p.unpredicted;
       }
-      p.kernels.push_back(l);
     }
     p.detected = std::move(d);
     return p;

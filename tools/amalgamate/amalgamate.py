@@ -187,6 +187,16 @@ class Amalgamator:
             body = ["#ifndef " + GUARD, "#define " + GUARD] + body + ["#endif  // " + GUARD]
         return "\n".join(banner(read_version(self.include_dir), sorted(self.order)) + body) + "\n"
 
+    def unreachable(self):
+        """Core headers (not io/, devices/) that the umbrella does not reach: they are missing
+        from the single header, against the rule that <nnmeter.hpp> is the whole core."""
+        found = []
+        for path in sorted((self.include_dir / "nnmeter").rglob("*.hpp")):
+            name = self.canonical(path)
+            if name and not name.startswith(EXCLUDED_PREFIXES) and name not in self.seen:
+                found.append(name)
+        return found
+
 
 def read_version(include_dir):
     path = include_dir / "nnmeter" / "version.hpp"
@@ -244,11 +254,16 @@ def main(argv=None):
     if args.remap and (args.check or args.output is None):
         parser.error("--remap needs --output and cannot be combined with --check")
 
+    amalgamator = Amalgamator(root, remap=args.remap)
     try:
-        text = Amalgamator(root, remap=args.remap).run()
+        text = amalgamator.run()
     except AmalgamationError as e:
         print("amalgamate.py: error: %s" % e, file=sys.stderr)
         return 2
+    missing = amalgamator.unreachable()
+    if missing:
+        print("amalgamate.py: note: not reachable from include/nnmeter.hpp, so not in the "
+              "single header: %s" % ", ".join(missing), file=sys.stderr)
 
     current = output.read_bytes().decode("utf-8", "replace") if output.is_file() else None
     if args.check:

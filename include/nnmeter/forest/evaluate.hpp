@@ -49,7 +49,10 @@ constexpr void forest_step(const forest_view& f, const Real* x, std::int32_t& n,
   // On a leaf this reads x[feature = 0] for nothing: cheaper than a branch or a mask.
   const float xv = forest_feature(x, f.feature[i]);
   const std::int32_t child = l + forest_go_right<WithNaN>(f, i, xv);
-  n = l < 0 ? n : child;
+  // Children come after their parent, and on a leaf child is -1 or 0 <= n: the maximum is the
+  // next node either way. A max compiles to a conditional move, where `l < 0 ? n : child`
+  // became a branch (gcc) that mispredicts whenever trees end at different depths.
+  n = n < child ? child : n;
   all &= l;
 }
 

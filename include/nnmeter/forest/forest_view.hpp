@@ -26,10 +26,11 @@ NNMETER_BEGIN_NAMESPACE
 /// - tree t owns the contiguous node range [tree_roots[t], tree_roots[t + 1]) (the last tree ends
 ///   at num_nodes); tree_roots[0] == 0, every tree has at least one node and its root first;
 /// - the two children of an internal node are stored next to each other: the left child at the
-///   absolute index left[n], the right child at left[n] + 1, both inside the tree's range;
-///   XGBoost allocates children that way too, and it makes the walk one load and no branch
-///   cheaper than a separate right-child array;
-/// - a leaf has left == -1; every node of a tree is reached from its root exactly once;
+///   absolute index left[n], the right child at left[n] + 1, both inside the tree's range and
+///   after their parent (left[n] > n). XGBoost allocates children that way too; it saves the walk
+///   a load and lets it select the child without a branch (docs/forests.md has the numbers);
+/// - a leaf has left == -1; every node of a tree but its root is the child of exactly one node
+///   (so the root reaches each node exactly once, and there is no cycle);
 /// - feature[n] < num_features for every node (leaves carry 0; their feature is never used but
 ///   the branch-free walk reads it), unless the forest has only leaves and num_features == 0;
 /// - split values and base_score are finite.

@@ -4,6 +4,7 @@
 
 #include <nnmeter/error.hpp>
 #include <nnmeter/forest/evaluate.hpp>
+#include <nnmeter/forest/evaluate_batch.hpp>
 #include <nnmeter/forest/forest.hpp>
 #include <nnmeter/forest/forest_view.hpp>
 #include <nnmeter/fusion/detect.hpp>
@@ -148,19 +149,53 @@ class predictor {
     return {static_cast<double>(evaluate(*views_[i], f.data())), kernel_status::predicted};
   }
 
-  /// Latencies of already detected kernels.
+  /// Latencies of already detected kernels. Kernels of one kind are evaluated together
+  /// (evaluate_batch), each with exactly the result predict_kernel would give.
   prediction predict(detection d) const {
     prediction p;
-    p.kernels.reserve(d.kernels.size());
-    for (const kernel& k : d.kernels) {
-      const kernel_latency l = predict_kernel(k);
+    const std::size_t n = d.kernels.size();
+    p.kernels.assign(n, kernel_latency{0.0, kernel_status::no_model});
+    // Kernels grouped by kind, in kernel order within a kind (counting sort).
+    std::array<std::size_t, kernel_kind_count + 1> start{};
+    for (const kernel& k : d.kernels) ++start[static_cast<std::size_t>(k.kind) + 1];
+    for (std::size_t i = 0; i < kernel_kind_count; ++i) start[i + 1] += start[i];
+    std::vector<std::size_t> order(n);
+    {
+      std::array<std::size_t, kernel_kind_count + 1> fill = start;
+      for (std::size_t i = 0; i < n; ++i) order[fill[static_cast<std::size_t>(d.kernels[i].kind)]++] = i;
+    }
+    std::vector<float> rows;
+    std::vector<std::size_t> which;
+    std::vector<float> out;
+    for (std::size_t kind = 0; kind < kernel_kind_count; ++kind) {
+      if (start[kind] == start[kind + 1] || !views_[kind]) continue;
+      const forest_view& f = *views_[kind];
+      rows.clear();
+      which.clear();
+      for (std::size_t e = start[kind]; e < start[kind + 1]; ++e) {
+        const std::size_t i = order[e];
+        const feature_vector fv = features(d.kernels[i], info_.features);
+        if (fv.empty()) {
+          p.kernels[i].status = kernel_status::no_features;
+        } else if (fv.size() != f.num_features) {
+          p.kernels[i].status = kernel_status::feature_mismatch;
+        } else {
+          for (double x : fv) rows.push_back(static_cast<float>(x));
+          which.push_back(i);
+        }
+      }
+      out.resize(which.size());
+      evaluate_batch(f, rows.data(), which.size(), f.num_features, out.data());
+      for (std::size_t r = 0; r < which.size(); ++r)
+        p.kernels[which[r]] = {static_cast<double>(out[r]), kernel_status::predicted};
+    }
+    for (const kernel_latency& l : p.kernels) {
       if (l.status == kernel_status::predicted) {
         p.latency_ms += l.latency_ms;
         ++p.predicted;
       } else {
         ++p.unpredicted;
       }
-      p.kernels.push_back(l);
     }
     p.detected = std::move(d);
     return p;

@@ -273,33 +273,37 @@ TEST_CASE("forest::validate: each malformation names its tree and node") {
     CHECK(message_of(f) == "invalid forest: tree 0, node 3 (local 3): node is reached twice (it is also a "
                            "child of node 2)");
   }
-  SUBCASE("cycle through the root") {
+  SUBCASE("cycles: a link back to an earlier node") {
     nnmeter::forest f;
     f.num_features = 1;
     add_tree(f, {{1, 0, 0.5f, 0}, {-1, 0, 1, 0}, {-1, 0, 2, 0}});
-    add_tree(f, {{1, 0, 0.5f, 0}, {0, 0, 0.2f, 0}, {-1, 0, 2, 0}});  // node 1 → (0, 1): root and itself
-    const auto c = check_both(f);
-    CHECK(c.defect == forest_defect::cycle);
+    add_tree(f, {{1, 0, 0.5f, 0}, {0, 0, 0.2f, 0}, {-1, 0, 2, 0}});  // node 4 → (3, 4): root and itself
+    auto c = check_both(f);
+    CHECK(c.defect == forest_defect::child_before_parent);
     CHECK(c.tree == 1);
     CHECK(c.node == 4);
-    CHECK(message_of(f).find("tree 1, node 4 (local 1): child links form a cycle") != std::string::npos);
-  }
-  SUBCASE("cycle away from the root, and orphans") {
-    nnmeter::forest f;
-    f.num_features = 1;
-    // 0 → (1, 2) leaves; 3 → (3, 4) is a self-loop nobody reaches.
-    add_tree(f, {{1, 0, 0.5f, 0}, {-1, 0, 1, 0}, {-1, 0, 2, 0}, {3, 0, 0.1f, 0}, {-1, 0, 3, 0}});
-    auto c = check_both(f);
-    CHECK(c.defect == forest_defect::cycle);
-    CHECK(c.node == 3);
-    // An extra leaf at the end of the tree's range is an orphan.
+    CHECK(c.value == 3);
+    CHECK(message_of(f) == "invalid forest: tree 1, node 4 (local 1): left child 3 is not after its parent "
+                           "(children must follow their parent; a link back to an earlier node could form a "
+                           "cycle)");
+    // A self-loop away from the root: 0 → (1, 2) leaves; 3 → (3, 4).
     f = nnmeter::forest{};
     f.num_features = 1;
-    add_tree(f, {{1, 0, 0.5f, 0}, {-1, 0, 1, 0}, {-1, 0, 2, 0}, {-1, 0, 3, 0}});
+    add_tree(f, {{1, 0, 0.5f, 0}, {-1, 0, 1, 0}, {-1, 0, 2, 0}, {3, 0, 0.1f, 0}, {-1, 0, 3, 0}});
     c = check_both(f);
+    CHECK(c.defect == forest_defect::child_before_parent);
+    CHECK(c.node == 3);
+  }
+  SUBCASE("nodes nobody reaches") {
+    // An extra leaf at the end of the tree's range is an orphan.
+    nnmeter::forest f;
+    f.num_features = 1;
+    add_tree(f, {{1, 0, 0.5f, 0}, {-1, 0, 1, 0}, {-1, 0, 2, 0}, {-1, 0, 3, 0}});
+    auto c = check_both(f);
     CHECK(c.defect == forest_defect::unreachable_node);
     CHECK(c.node == 3);
-    CHECK(message_of(f).find("node is not reachable from the tree's root 0") != std::string::npos);
+    CHECK(message_of(f) == "invalid forest: tree 0, node 3 (local 3): node is nobody's child, so the tree's "
+                           "root 0 does not reach it");
     // A subtree hanging below an orphan is reported at its first node.
     f = nnmeter::forest{};
     f.num_features = 1;
@@ -398,12 +402,12 @@ static_assert(nnmeter::evaluate(view, x_nan) == 0.25f - 1.0f + 20.0f, "NaN follo
 static_assert(nnmeter::evaluate(view, x_d) == 0.25f + 3.0f + 20.0f, "double features");
 static_assert(nnmeter::evaluate_tree(view, 1, x_a) == 10.0f, "one tree");
 
-// A malformed table is caught at compile time too: node 2's children (3, 4) are also node 0's.
-inline constexpr std::int32_t bad_left[] = {1, -1, 1, -1, -1, 6, -1, -1};
+// A malformed table is caught at compile time too: node 1 → (3, 4) and node 2 → (3, 4).
+inline constexpr std::int32_t bad_left[] = {1, 3, 3, -1, -1, 6, -1, -1};
 inline constexpr nnmeter::forest_view bad_view{bad_left,   feature, split_value, default_left, 8,
                                                tree_roots, 2,       2,           0.25f};
 static_assert(nnmeter::validate(bad_view).defect == nnmeter::forest_defect::node_reached_twice, "");
-static_assert(nnmeter::validate(bad_view).node == 1, "");
+static_assert(nnmeter::validate(bad_view).node == 3, "");
 }  // namespace embedded
 
 TEST_CASE("constexpr: the embedded tables agree at run time") {
@@ -411,6 +415,6 @@ TEST_CASE("constexpr: the embedded tables agree at run time") {
   CHECK(nnmeter::evaluate(embedded::view, embedded::x_a) == 9.25f);
   const auto c = nnmeter::validate(embedded::bad_view);
   CHECK(c.defect == nnmeter::forest_defect::node_reached_twice);
-  CHECK(c.node == 1);
+  CHECK(c.node == 3);
   CHECK(c.value == 2);
 }
