@@ -61,7 +61,8 @@ std::vector<float> make_rows(bool nan) {
   std::vector<float> x(num_rows * num_features);
   for (float& v : x) v = u(rng);
   if (nan) {
-    for (std::size_t r = 0; r < num_rows; ++r) x[r * num_features + r % num_features] = std::numeric_limits<float>::quiet_NaN();
+    for (std::size_t r = 0; r < num_rows; ++r)
+      x[r * num_features + r % num_features] = std::numeric_limits<float>::quiet_NaN();
   }
   return x;
 }
@@ -105,9 +106,9 @@ void run(benchmark::State& state, const nnmeter::forest& f, const std::vector<fl
     r = (r + 1) & row_mask;
   }
   state.counters["node_visits"] = visits_per_call(v, rows);
-  state.counters["ns_per_visit"] = benchmark::Counter(
-      visits_per_call(v, rows) * static_cast<double>(state.iterations()),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_visit"] =
+      benchmark::Counter(visits_per_call(v, rows) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 void complete_varying_rows(benchmark::State& state) {
@@ -169,6 +170,9 @@ NNMETER_FOREST_BENCH(complete_varying_rows_nan);
 NNMETER_FOREST_BENCH(complete_varying_rows_double);
 NNMETER_FOREST_BENCH(irregular_varying_rows);
 NNMETER_FOREST_BENCH(complete_varying_rows_tree_by_tree);
-BENCHMARK(complete_validate)->Repetitions(3)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
+BENCHMARK(complete_validate)
+    ->Repetitions(3)
+    ->ReportAggregatesOnly(true)
+    ->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -4432,7 +4432,7 @@ enum class forest_defect : std::uint8_t {
   non_finite_leaf_value,  ///< a leaf value is NaN or infinite
   child_before_parent,    ///< a child index is not after its parent's (this rules out cycles)
   node_reached_twice,     ///< a node is the child of two internal nodes
-  unreachable_node,       ///< a node of the tree's range is nobody's child (not reached from the root)
+  unreachable_node,  ///< a node of the tree's range is nobody's child (not reached from the root)
   count_
 };
 
@@ -4479,6 +4479,7 @@ namespace detail {
 /// Finite test usable in constant expressions (inf - inf and NaN - NaN are NaN).
 constexpr bool forest_is_finite(float v) noexcept { return v - v == 0.0f; }
 
+/// A check result for defect `d` at tree `tree`, node `node`, offending value `value`.
 constexpr forest_check forest_defect_at(forest_defect d, std::size_t tree, std::size_t node,
                                         std::int64_t value) noexcept {
   forest_check c;
@@ -4518,7 +4519,8 @@ constexpr forest_check forest_check_node(const forest_view& v, std::size_t t, st
     if (v.num_features != 0 && v.feature[n] >= v.num_features) {
       return forest_defect_at(forest_defect::feature_out_of_range, t, n, v.feature[n]);
     }
-    if (!forest_is_finite(value)) return forest_defect_at(forest_defect::non_finite_leaf_value, t, n, 0);
+    if (!forest_is_finite(value))
+      return forest_defect_at(forest_defect::non_finite_leaf_value, t, n, 0);
     return forest_check{};
   }
   // Both children, left and left + 1, must lie in the tree's own range...
@@ -4527,11 +4529,13 @@ constexpr forest_check forest_check_node(const forest_view& v, std::size_t t, st
   }
   // ...and after their parent: then child links cannot form a cycle, and the evaluator may
   // compute "stay on a leaf" as max(node, child) without a branch.
-  if (l <= static_cast<std::int64_t>(n)) return forest_defect_at(forest_defect::child_before_parent, t, n, l);
+  if (l <= static_cast<std::int64_t>(n))
+    return forest_defect_at(forest_defect::child_before_parent, t, n, l);
   if (v.feature[n] >= v.num_features) {
     return forest_defect_at(forest_defect::feature_out_of_range, t, n, v.feature[n]);
   }
-  if (!forest_is_finite(value)) return forest_defect_at(forest_defect::non_finite_threshold, t, n, 0);
+  if (!forest_is_finite(value))
+    return forest_defect_at(forest_defect::non_finite_threshold, t, n, 0);
   return forest_check{};
 }
 
@@ -4552,11 +4556,14 @@ constexpr forest_check forest_check_links(const forest_view& v, std::size_t t, s
       } else {
         taken = forest_scan_parent(v, b, n, c) >= 0;
       }
-      if (taken) return forest_defect_at(forest_defect::node_reached_twice, t, c, static_cast<std::int64_t>(n));
+      if (taken)
+        return forest_defect_at(forest_defect::node_reached_twice, t, c,
+                                static_cast<std::int64_t>(n));
     }
   }
   for (std::size_t u = b + 1; u < e; ++u) {  // parents precede their children
-    const bool orphan = s.has_parent != nullptr ? s.has_parent[u] == 0 : forest_scan_parent(v, b, u, u) < 0;
+    const bool orphan =
+        s.has_parent != nullptr ? s.has_parent[u] == 0 : forest_scan_parent(v, b, u, u) < 0;
     if (orphan) return forest_defect_at(forest_defect::unreachable_node, t, u, 0);
   }
   return forest_check{};
@@ -4565,19 +4572,24 @@ constexpr forest_check forest_check_links(const forest_view& v, std::size_t t, s
 /// Whole validation; `s` is optional scratch (see forest_scratch).
 constexpr forest_check forest_validate(const forest_view& v, forest_scratch s) noexcept {
   if (v.num_nodes > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
-    return forest_defect_at(forest_defect::too_many_nodes, 0, 0, static_cast<std::int64_t>(v.num_nodes));
+    return forest_defect_at(forest_defect::too_many_nodes, 0, 0,
+                            static_cast<std::int64_t>(v.num_nodes));
   }
-  if (!forest_is_finite(v.base_score)) return forest_defect_at(forest_defect::non_finite_base_score, 0, 0, 0);
+  if (!forest_is_finite(v.base_score))
+    return forest_defect_at(forest_defect::non_finite_base_score, 0, 0, 0);
   if (v.num_trees == 0) {
     if (v.num_nodes != 0) {  // nodes that belong to no tree
-      return forest_defect_at(forest_defect::bad_tree_roots, 0, 0, static_cast<std::int64_t>(v.num_nodes));
+      return forest_defect_at(forest_defect::bad_tree_roots, 0, 0,
+                              static_cast<std::int64_t>(v.num_nodes));
     }
     return forest_check{};
   }
-  if (v.tree_roots[0] != 0) return forest_defect_at(forest_defect::bad_tree_roots, 0, 0, v.tree_roots[0]);
+  if (v.tree_roots[0] != 0)
+    return forest_defect_at(forest_defect::bad_tree_roots, 0, 0, v.tree_roots[0]);
   for (std::size_t t = 0; t < v.num_trees; ++t) {
     const std::size_t b = v.tree_roots[t];
-    if (b > v.num_nodes) return forest_defect_at(forest_defect::bad_tree_roots, t, t, v.tree_roots[t]);
+    if (b > v.num_nodes)
+      return forest_defect_at(forest_defect::bad_tree_roots, t, t, v.tree_roots[t]);
     if (t + 1 < v.num_trees && (v.tree_roots[t + 1] < b || v.tree_roots[t + 1] > v.num_nodes)) {
       return forest_defect_at(forest_defect::bad_tree_roots, t + 1, t + 1, v.tree_roots[t + 1]);
     }
@@ -4630,7 +4642,8 @@ constexpr bool forest_in_constant_evaluation() noexcept {
 /// In a constant expression it works without memory (quadratic in the nodes of a tree: keep
 /// those forests small); at run time it takes O(nodes) time and memory. Never throws.
 constexpr forest_check validate(const forest_view& v) noexcept {
-  if (detail::forest_in_constant_evaluation()) return detail::forest_validate(v, detail::forest_scratch{});
+  if (detail::forest_in_constant_evaluation())
+    return detail::forest_validate(v, detail::forest_scratch{});
   return detail::forest_validate_runtime(v);
 }
 
@@ -4658,7 +4671,8 @@ inline std::string describe(const forest_check& c, const forest_view& v) {
     case forest_defect::non_finite_base_score:
       return "base_score is not finite";
     case forest_defect::bad_tree_roots:
-      if (v.num_trees == 0) return to_string(v.num_nodes) + " nodes but no tree (tree_roots is empty)";
+      if (v.num_trees == 0)
+        return to_string(v.num_nodes) + " nodes but no tree (tree_roots is empty)";
       return "tree_roots[" + to_string(c.node) + "] = " + to_string(c.value) +
              " breaks the rule: starts at 0, never decreases, at most num_nodes = " +
              to_string(v.num_nodes);
@@ -4682,10 +4696,11 @@ inline std::string describe(const forest_check& c, const forest_view& v) {
              " is not after its parent (children must follow their parent; a link back to an "
              "earlier node could form a cycle)";
     case forest_defect::node_reached_twice:
-      return where + ": node is reached twice (it is also a child of node " + to_string(c.value) + ")";
+      return where + ": node is reached twice (it is also a child of node " + to_string(c.value) +
+             ")";
     case forest_defect::unreachable_node:
-      return where + ": node is nobody's child, so the tree's root " + to_string(v.tree_begin(c.tree)) +
-             " does not reach it";
+      return where + ": node is nobody's child, so the tree's root " +
+             to_string(v.tree_begin(c.tree)) + " does not reach it";
     case forest_defect::count_:
       break;
   }
@@ -4797,8 +4812,8 @@ template <bool WithNaN>
 constexpr std::int32_t forest_go_right(const forest_view& f, std::size_t i, float xv) noexcept {
   std::int32_t right = static_cast<std::int32_t>(!(xv < f.split_value[i]));
   if constexpr (WithNaN) {
-    const auto nan_left =
-        static_cast<std::int32_t>(forest_is_nan(xv)) & static_cast<std::int32_t>(f.default_left[i] != 0);
+    const auto nan_left = static_cast<std::int32_t>(forest_is_nan(xv)) &
+                          static_cast<std::int32_t>(f.default_left[i] != 0);
     right &= 1 - nan_left;
   }
   return right;
@@ -4811,11 +4826,12 @@ constexpr void forest_step(const forest_view& f, const Real* x, std::int32_t& n,
                            std::int32_t& all) noexcept {
   const auto i = static_cast<std::size_t>(n);
   const std::int32_t l = f.left[i];
-  // On a leaf this reads x[feature = 0] for nothing: cheaper than a branch or a mask.
+  // On a leaf this reads x[feature] for nothing (the layout keeps that index valid): cheaper than
+  // a branch or a mask.
   const float xv = forest_feature(x, f.feature[i]);
   const std::int32_t child = l + forest_go_right<WithNaN>(f, i, xv);
-  // Children come after their parent, and on a leaf child is -1 or 0 <= n: the maximum is the
-  // next node either way. A max compiles to a conditional move, where `l < 0 ? n : child`
+  // Children come after their parent, and on a leaf child is -1 or 0, both <= n: the maximum is
+  // the next node either way. A max compiles to a conditional move, where `l < 0 ? n : child`
   // became a branch (gcc) that mispredicts whenever trees end at different depths.
   n = n < child ? child : n;
   all &= l;
@@ -4830,8 +4846,8 @@ inline constexpr std::size_t forest_lanes = 8;
 template <class Real, bool WithNaN>
 constexpr float forest_walk8(const forest_view& f, const Real* x, std::size_t t,
                              float acc) noexcept {
-  // Eight named scalars rather than an array: an array invites the vectoriser to pack the lanes
-  // into SIMD registers, whose extract/insert shuffles made the walk 2x slower (gcc 12, -O2).
+  // Eight named scalars rather than an array: with an array gcc 12's SLP vectoriser packed the
+  // lanes into SSE registers, and the extract/insert shuffles made the walk slower (1.3x).
   std::int32_t n0 = static_cast<std::int32_t>(f.tree_roots[t + 0]);
   std::int32_t n1 = static_cast<std::int32_t>(f.tree_roots[t + 1]);
   std::int32_t n2 = static_cast<std::int32_t>(f.tree_roots[t + 2]);

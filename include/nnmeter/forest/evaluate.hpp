@@ -32,8 +32,8 @@ template <bool WithNaN>
 constexpr std::int32_t forest_go_right(const forest_view& f, std::size_t i, float xv) noexcept {
   std::int32_t right = static_cast<std::int32_t>(!(xv < f.split_value[i]));
   if constexpr (WithNaN) {
-    const auto nan_left =
-        static_cast<std::int32_t>(forest_is_nan(xv)) & static_cast<std::int32_t>(f.default_left[i] != 0);
+    const auto nan_left = static_cast<std::int32_t>(forest_is_nan(xv)) &
+                          static_cast<std::int32_t>(f.default_left[i] != 0);
     right &= 1 - nan_left;
   }
   return right;
@@ -46,11 +46,12 @@ constexpr void forest_step(const forest_view& f, const Real* x, std::int32_t& n,
                            std::int32_t& all) noexcept {
   const auto i = static_cast<std::size_t>(n);
   const std::int32_t l = f.left[i];
-  // On a leaf this reads x[feature = 0] for nothing: cheaper than a branch or a mask.
+  // On a leaf this reads x[feature] for nothing (the layout keeps that index valid): cheaper than
+  // a branch or a mask.
   const float xv = forest_feature(x, f.feature[i]);
   const std::int32_t child = l + forest_go_right<WithNaN>(f, i, xv);
-  // Children come after their parent, and on a leaf child is -1 or 0 <= n: the maximum is the
-  // next node either way. A max compiles to a conditional move, where `l < 0 ? n : child`
+  // Children come after their parent, and on a leaf child is -1 or 0, both <= n: the maximum is
+  // the next node either way. A max compiles to a conditional move, where `l < 0 ? n : child`
   // became a branch (gcc) that mispredicts whenever trees end at different depths.
   n = n < child ? child : n;
   all &= l;
@@ -65,8 +66,8 @@ inline constexpr std::size_t forest_lanes = 8;
 template <class Real, bool WithNaN>
 constexpr float forest_walk8(const forest_view& f, const Real* x, std::size_t t,
                              float acc) noexcept {
-  // Eight named scalars rather than an array: an array invites the vectoriser to pack the lanes
-  // into SIMD registers, whose extract/insert shuffles made the walk 2x slower (gcc 12, -O2).
+  // Eight named scalars rather than an array: with an array gcc 12's SLP vectoriser packed the
+  // lanes into SSE registers, and the extract/insert shuffles made the walk slower (1.3x).
   std::int32_t n0 = static_cast<std::int32_t>(f.tree_roots[t + 0]);
   std::int32_t n1 = static_cast<std::int32_t>(f.tree_roots[t + 1]);
   std::int32_t n2 = static_cast<std::int32_t>(f.tree_roots[t + 2]);

@@ -30,7 +30,7 @@ enum class forest_defect : std::uint8_t {
   non_finite_leaf_value,  ///< a leaf value is NaN or infinite
   child_before_parent,    ///< a child index is not after its parent's (this rules out cycles)
   node_reached_twice,     ///< a node is the child of two internal nodes
-  unreachable_node,       ///< a node of the tree's range is nobody's child (not reached from the root)
+  unreachable_node,  ///< a node of the tree's range is nobody's child (not reached from the root)
   count_
 };
 
@@ -77,6 +77,7 @@ namespace detail {
 /// Finite test usable in constant expressions (inf - inf and NaN - NaN are NaN).
 constexpr bool forest_is_finite(float v) noexcept { return v - v == 0.0f; }
 
+/// A check result for defect `d` at tree `tree`, node `node`, offending value `value`.
 constexpr forest_check forest_defect_at(forest_defect d, std::size_t tree, std::size_t node,
                                         std::int64_t value) noexcept {
   forest_check c;
@@ -116,7 +117,8 @@ constexpr forest_check forest_check_node(const forest_view& v, std::size_t t, st
     if (v.num_features != 0 && v.feature[n] >= v.num_features) {
       return forest_defect_at(forest_defect::feature_out_of_range, t, n, v.feature[n]);
     }
-    if (!forest_is_finite(value)) return forest_defect_at(forest_defect::non_finite_leaf_value, t, n, 0);
+    if (!forest_is_finite(value))
+      return forest_defect_at(forest_defect::non_finite_leaf_value, t, n, 0);
     return forest_check{};
   }
   // Both children, left and left + 1, must lie in the tree's own range...
@@ -125,11 +127,13 @@ constexpr forest_check forest_check_node(const forest_view& v, std::size_t t, st
   }
   // ...and after their parent: then child links cannot form a cycle, and the evaluator may
   // compute "stay on a leaf" as max(node, child) without a branch.
-  if (l <= static_cast<std::int64_t>(n)) return forest_defect_at(forest_defect::child_before_parent, t, n, l);
+  if (l <= static_cast<std::int64_t>(n))
+    return forest_defect_at(forest_defect::child_before_parent, t, n, l);
   if (v.feature[n] >= v.num_features) {
     return forest_defect_at(forest_defect::feature_out_of_range, t, n, v.feature[n]);
   }
-  if (!forest_is_finite(value)) return forest_defect_at(forest_defect::non_finite_threshold, t, n, 0);
+  if (!forest_is_finite(value))
+    return forest_defect_at(forest_defect::non_finite_threshold, t, n, 0);
   return forest_check{};
 }
 
@@ -150,11 +154,14 @@ constexpr forest_check forest_check_links(const forest_view& v, std::size_t t, s
       } else {
         taken = forest_scan_parent(v, b, n, c) >= 0;
       }
-      if (taken) return forest_defect_at(forest_defect::node_reached_twice, t, c, static_cast<std::int64_t>(n));
+      if (taken)
+        return forest_defect_at(forest_defect::node_reached_twice, t, c,
+                                static_cast<std::int64_t>(n));
     }
   }
   for (std::size_t u = b + 1; u < e; ++u) {  // parents precede their children
-    const bool orphan = s.has_parent != nullptr ? s.has_parent[u] == 0 : forest_scan_parent(v, b, u, u) < 0;
+    const bool orphan =
+        s.has_parent != nullptr ? s.has_parent[u] == 0 : forest_scan_parent(v, b, u, u) < 0;
     if (orphan) return forest_defect_at(forest_defect::unreachable_node, t, u, 0);
   }
   return forest_check{};
@@ -163,19 +170,24 @@ constexpr forest_check forest_check_links(const forest_view& v, std::size_t t, s
 /// Whole validation; `s` is optional scratch (see forest_scratch).
 constexpr forest_check forest_validate(const forest_view& v, forest_scratch s) noexcept {
   if (v.num_nodes > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
-    return forest_defect_at(forest_defect::too_many_nodes, 0, 0, static_cast<std::int64_t>(v.num_nodes));
+    return forest_defect_at(forest_defect::too_many_nodes, 0, 0,
+                            static_cast<std::int64_t>(v.num_nodes));
   }
-  if (!forest_is_finite(v.base_score)) return forest_defect_at(forest_defect::non_finite_base_score, 0, 0, 0);
+  if (!forest_is_finite(v.base_score))
+    return forest_defect_at(forest_defect::non_finite_base_score, 0, 0, 0);
   if (v.num_trees == 0) {
     if (v.num_nodes != 0) {  // nodes that belong to no tree
-      return forest_defect_at(forest_defect::bad_tree_roots, 0, 0, static_cast<std::int64_t>(v.num_nodes));
+      return forest_defect_at(forest_defect::bad_tree_roots, 0, 0,
+                              static_cast<std::int64_t>(v.num_nodes));
     }
     return forest_check{};
   }
-  if (v.tree_roots[0] != 0) return forest_defect_at(forest_defect::bad_tree_roots, 0, 0, v.tree_roots[0]);
+  if (v.tree_roots[0] != 0)
+    return forest_defect_at(forest_defect::bad_tree_roots, 0, 0, v.tree_roots[0]);
   for (std::size_t t = 0; t < v.num_trees; ++t) {
     const std::size_t b = v.tree_roots[t];
-    if (b > v.num_nodes) return forest_defect_at(forest_defect::bad_tree_roots, t, t, v.tree_roots[t]);
+    if (b > v.num_nodes)
+      return forest_defect_at(forest_defect::bad_tree_roots, t, t, v.tree_roots[t]);
     if (t + 1 < v.num_trees && (v.tree_roots[t + 1] < b || v.tree_roots[t + 1] > v.num_nodes)) {
       return forest_defect_at(forest_defect::bad_tree_roots, t + 1, t + 1, v.tree_roots[t + 1]);
     }
@@ -228,7 +240,8 @@ constexpr bool forest_in_constant_evaluation() noexcept {
 /// In a constant expression it works without memory (quadratic in the nodes of a tree: keep
 /// those forests small); at run time it takes O(nodes) time and memory. Never throws.
 constexpr forest_check validate(const forest_view& v) noexcept {
-  if (detail::forest_in_constant_evaluation()) return detail::forest_validate(v, detail::forest_scratch{});
+  if (detail::forest_in_constant_evaluation())
+    return detail::forest_validate(v, detail::forest_scratch{});
   return detail::forest_validate_runtime(v);
 }
 
@@ -256,7 +269,8 @@ inline std::string describe(const forest_check& c, const forest_view& v) {
     case forest_defect::non_finite_base_score:
       return "base_score is not finite";
     case forest_defect::bad_tree_roots:
-      if (v.num_trees == 0) return to_string(v.num_nodes) + " nodes but no tree (tree_roots is empty)";
+      if (v.num_trees == 0)
+        return to_string(v.num_nodes) + " nodes but no tree (tree_roots is empty)";
       return "tree_roots[" + to_string(c.node) + "] = " + to_string(c.value) +
              " breaks the rule: starts at 0, never decreases, at most num_nodes = " +
              to_string(v.num_nodes);
@@ -280,10 +294,11 @@ inline std::string describe(const forest_check& c, const forest_view& v) {
              " is not after its parent (children must follow their parent; a link back to an "
              "earlier node could form a cycle)";
     case forest_defect::node_reached_twice:
-      return where + ": node is reached twice (it is also a child of node " + to_string(c.value) + ")";
+      return where + ": node is reached twice (it is also a child of node " + to_string(c.value) +
+             ")";
     case forest_defect::unreachable_node:
-      return where + ": node is nobody's child, so the tree's root " + to_string(v.tree_begin(c.tree)) +
-             " does not reach it";
+      return where + ": node is nobody's child, so the tree's root " +
+             to_string(v.tree_begin(c.tree)) + " does not reach it";
     case forest_defect::count_:
       break;
   }

@@ -98,7 +98,8 @@ class xgb_reader {
   }
   std::int64_t integer_in_string(const xgb_json& j, const std::string& path) const {
     const xgb_json n = number_in_string(j, path);
-    if (!n.is_number_integer()) fail_parse(path, "'" + j.get_ref<const std::string&>() + "' is not an integer");
+    if (!n.is_number_integer())
+      fail_parse(path, "'" + j.get_ref<const std::string&>() + "' is not an integer");
     return n.get<std::int64_t>();
   }
   float float_in_string(const xgb_json& j, const std::string& path) const {
@@ -111,7 +112,8 @@ class xgb_reader {
   }
   std::int64_t integer_at(const xgb_json& j, const std::string& path) const {
     if (j.is_boolean()) return j.get<bool>() ? 1 : 0;  // default_left: 0/1 in 1.7, bools earlier
-    if (!j.is_number_integer()) fail_parse(path, "expected an integer, found " + std::string(j.type_name()));
+    if (!j.is_number_integer())
+      fail_parse(path, "expected an integer, found " + std::string(j.type_name()));
     return j.get<std::int64_t>();
   }
 
@@ -122,7 +124,8 @@ class xgb_reader {
     const xgb_json& a = array_at(member(tree, path, key), p);
     check_length(a, p, n);
     std::vector<std::int64_t> out(n);
-    for (std::size_t i = 0; i < n; ++i) out[i] = integer_at(a[i], p + "[" + std::to_string(i) + "]");
+    for (std::size_t i = 0; i < n; ++i)
+      out[i] = integer_at(a[i], p + "[" + std::to_string(i) + "]");
     return out;
   }
   std::vector<float> floats(const xgb_json& tree, const std::string& path, const char* key,
@@ -153,7 +156,8 @@ class xgb_reader {
     const std::int64_t num_nodes =
         integer_in_string(member(param, param_path, "num_nodes"), param_path + ".num_nodes");
     if (num_nodes < 1 || num_nodes > std::numeric_limits<std::int32_t>::max()) {
-      fail_parse(param_path + ".num_nodes", std::to_string(num_nodes) + " is not a valid node count");
+      fail_parse(param_path + ".num_nodes",
+                 std::to_string(num_nodes) + " is not a valid node count");
     }
     const auto n = static_cast<std::size_t>(num_nodes);
     if (const xgb_json* slv = optional_member(param, "size_leaf_vector")) {
@@ -198,15 +202,17 @@ class xgb_reader {
           fail_parse(path + (left[i] == -1 ? ".right_children" : ".left_children") + at,
                      "node " + std::to_string(i) + " has only one child");
         }
-        if (!forest_is_finite_value(split_cond[i])) fail_parse(path + ".split_conditions" + at, "leaf value is not finite");
+        if (!forest_is_finite_value(split_cond[i]))
+          fail_parse(path + ".split_conditions" + at, "leaf value is not finite");
         out.left.push_back(-1);
         out.feature.push_back(0);
         out.split_value.push_back(split_cond[i]);
         out.default_left.push_back(0);
         continue;
       }
-      for (const auto& [key, child] : {std::pair<const char*, std::int64_t>{".left_children", left[i]},
-                                       std::pair<const char*, std::int64_t>{".right_children", right[i]}}) {
+      for (const auto& [key, child] :
+           {std::pair<const char*, std::int64_t>{".left_children", left[i]},
+            std::pair<const char*, std::int64_t>{".right_children", right[i]}}) {
         if (child < 0 || child >= num_nodes) {
           fail_parse(path + key + at, "child " + std::to_string(child) + " is outside [0, " +
                                           std::to_string(num_nodes) + ")");
@@ -224,10 +230,12 @@ class xgb_reader {
                                                      " >= learner_model_param.num_feature " +
                                                      std::to_string(out.num_features));
       }
-      if (!forest_is_finite_value(split_cond[i])) fail_parse(path + ".split_conditions" + at, "threshold is not finite");
+      if (!forest_is_finite_value(split_cond[i]))
+        fail_parse(path + ".split_conditions" + at, "threshold is not finite");
       // The children will be appended after every node already queued: left gets the position
       // order.size() - 2 (after the two push_backs above), right the next one.
-      out.left.push_back(static_cast<std::int32_t>(base + static_cast<std::int64_t>(order.size()) - 2));
+      out.left.push_back(
+          static_cast<std::int32_t>(base + static_cast<std::int64_t>(order.size()) - 2));
       out.feature.push_back(static_cast<std::uint32_t>(split_index[i]));
       out.split_value.push_back(split_cond[i]);
       out.default_left.push_back(default_left[i] != 0 ? 1 : 0);
@@ -254,15 +262,17 @@ class xgb_reader {
     if (const xgb_json* nc = optional_member(model_param, "num_class")) {
       const std::int64_t num_class = integer_in_string(*nc, mp + ".num_class");
       if (num_class > 1) {
-        fail_unsupported(mp + ".num_class", std::to_string(num_class) +
-                                                " classes: only single-output regression is supported");
+        fail_unsupported(
+            mp + ".num_class",
+            std::to_string(num_class) + " classes: only single-output regression is supported");
       }
     }
     if (const xgb_json* nt = optional_member(model_param, "num_target")) {
       const std::int64_t num_target = integer_in_string(*nt, mp + ".num_target");
       if (num_target != 1) {
-        fail_unsupported(mp + ".num_target", std::to_string(num_target) +
-                                                 " targets: only single-output regression is supported");
+        fail_unsupported(
+            mp + ".num_target",
+            std::to_string(num_target) + " targets: only single-output regression is supported");
       }
     }
     const std::string& objective =
@@ -272,16 +282,18 @@ class xgb_reader {
     for (std::string_view o : xgb_identity_objectives) identity = identity || objective == o;
     if (!identity) {
       fail_unsupported("learner.objective.name",
-                       "objective '" + objective + "' is not an identity-link regression objective "
-                       "(supported: reg:squarederror, reg:linear, reg:squaredlogerror, "
-                       "reg:pseudohubererror, reg:absoluteerror)");
+                       "objective '" + objective +
+                           "' is not an identity-link regression objective "
+                           "(supported: reg:squarederror, reg:linear, reg:squaredlogerror, "
+                           "reg:pseudohubererror, reg:absoluteerror)");
     }
 
     forest out;
     const std::int64_t num_feature =
         integer_in_string(member(model_param, mp, "num_feature"), mp + ".num_feature");
     if (num_feature < 0 || num_feature > std::numeric_limits<std::int32_t>::max()) {
-      fail_parse(mp + ".num_feature", std::to_string(num_feature) + " is not a valid feature count");
+      fail_parse(mp + ".num_feature",
+                 std::to_string(num_feature) + " is not a valid feature count");
     }
     out.num_features = static_cast<std::uint32_t>(num_feature);
     out.base_score = float_in_string(member(model_param, mp, "base_score"), mp + ".base_score");
@@ -290,8 +302,9 @@ class xgb_reader {
     const xgb_json& booster = member(learner, "learner", "gradient_booster");
     const std::string& name = string_at(member(booster, gp, "name"), gp + ".name");
     if (name != "gbtree") {
-      fail_unsupported(gp + ".name", "booster '" + name + "' is not supported (only gbtree; dart "
-                                     "scales trees at prediction time, gblinear has no trees)");
+      fail_unsupported(gp + ".name", "booster '" + name +
+                                         "' is not supported (only gbtree; dart "
+                                         "scales trees at prediction time, gblinear has no trees)");
     }
     const std::string mdp = gp + ".model";
     const xgb_json& model = member(booster, gp, "model");
@@ -313,7 +326,9 @@ class xgb_reader {
       const xgb_json& a = array_at(*info, mdp + ".tree_info");
       for (std::size_t i = 0; i < a.size(); ++i) {
         const std::string p = mdp + ".tree_info[" + std::to_string(i) + "]";
-        if (integer_at(a[i], p) != 0) fail_unsupported(p, "tree of output group " + a[i].dump() + ": only one output is supported");
+        if (integer_at(a[i], p) != 0)
+          fail_unsupported(
+              p, "tree of output group " + a[i].dump() + ": only one output is supported");
       }
     }
     for (std::size_t t = 0; t < trees.size(); ++t) read_tree(trees[t], t, out);
@@ -375,7 +390,8 @@ inline std::string write_xgboost_json(const forest& f) {
     const std::size_t b = f.tree_roots[t];
     const std::size_t e = t + 1 < f.num_trees() ? std::size_t{f.tree_roots[t + 1]} : f.num_nodes();
     const auto n = e - b;
-    std::vector<std::int64_t> left(n), right(n), parents(n, std::numeric_limits<std::int32_t>::max());
+    std::vector<std::int64_t> left(n), right(n),
+        parents(n, std::numeric_limits<std::int32_t>::max());
     std::vector<std::int64_t> split_indices(n), default_left(n), zeros(n, 0);
     std::vector<float> split_conditions(n), base_weights(n), zero_floats(n, 0.0f);
     for (std::size_t i = 0; i < n; ++i) {

@@ -46,8 +46,11 @@ void add_tree(nnmeter::forest& f, const std::vector<hand_node>& nodes) {
 }
 
 /// A stump on feature `feat`: x < threshold → lo, else hi; NaN → lo iff default_left.
-std::vector<hand_node> stump(std::uint32_t feat, float threshold, float lo, float hi, bool default_left) {
-  return {{1, feat, threshold, static_cast<std::uint8_t>(default_left)}, {-1, 0, lo, 0}, {-1, 0, hi, 0}};
+std::vector<hand_node> stump(std::uint32_t feat, float threshold, float lo, float hi,
+                             bool default_left) {
+  return {{1, feat, threshold, static_cast<std::uint8_t>(default_left)},
+          {-1, 0, lo, 0},
+          {-1, 0, hi, 0}};
 }
 
 /// Random tree in breadth-first order (children allocated as adjacent pairs), irregular depth.
@@ -73,7 +76,8 @@ std::vector<hand_node> random_tree(std::mt19937& rng, std::uint32_t num_features
   return nodes;
 }
 
-nnmeter::forest random_forest(std::uint32_t seed, std::size_t trees, std::uint32_t num_features, int max_depth) {
+nnmeter::forest random_forest(std::uint32_t seed, std::size_t trees, std::uint32_t num_features,
+                              int max_depth) {
   std::mt19937 rng(seed);
   nnmeter::forest f;
   f.num_features = num_features;
@@ -92,7 +96,8 @@ float reference_sum(const nnmeter::forest_view& v, const float* x) {
 /// Runs both validation strategies (scratch-based and memory-free) and checks they agree.
 nnmeter::forest_check check_both(const nnmeter::forest& f) {
   const nnmeter::forest_check a = f.check();
-  const nnmeter::forest_check b = nnmeter::detail::forest_validate(f.view(), nnmeter::detail::forest_scratch{});
+  const nnmeter::forest_check b =
+      nnmeter::detail::forest_validate(f.view(), nnmeter::detail::forest_scratch{});
   if (a.defect != nnmeter::forest_defect::array_size_mismatch) {
     CHECK(a.defect == b.defect);
     CHECK(a.tree == b.tree);
@@ -108,7 +113,8 @@ nnmeter::forest two_trees() {
   nnmeter::forest f;
   f.num_features = 3;
   f.base_score = 0.25f;
-  add_tree(f, {{1, 0, 0.5f, 1}, {-1, 0, -1.0f, 0}, {3, 2, 2.0f, 0}, {-1, 0, 3.0f, 0}, {-1, 0, 4.0f, 0}});
+  add_tree(
+      f, {{1, 0, 0.5f, 1}, {-1, 0, -1.0f, 0}, {3, 2, 2.0f, 0}, {-1, 0, 3.0f, 0}, {-1, 0, 4.0f, 0}});
   add_tree(f, stump(1, 0.0f, 10.0f, 20.0f, false));
   return f;
 }
@@ -220,7 +226,8 @@ TEST_CASE("evaluate: double features are rounded to float first") {
       // A double just below a float threshold must round onto it and then go right, like XGBoost.
       xd[0] = std::nextafter(static_cast<double>(f.split_value[0]), 0.0);
       xf[0] = static_cast<float>(xd[0]);
-      CHECK(bits(nnmeter::evaluate(f.view(), xd.data())) == bits(nnmeter::evaluate(f.view(), xf.data())));
+      CHECK(bits(nnmeter::evaluate(f.view(), xd.data())) ==
+            bits(nnmeter::evaluate(f.view(), xf.data())));
     }
   }
 }
@@ -238,7 +245,8 @@ TEST_CASE("forest: view, from_view and a valid forest") {
   CHECK(g.tree_roots == f.tree_roots);
   CHECK(g.base_score == f.base_score);
   CHECK(g.num_features == f.num_features);
-  CHECK(std::string(nnmeter::to_string(nnmeter::forest_defect::node_reached_twice)) == "node_reached_twice");
+  CHECK(std::string(nnmeter::to_string(nnmeter::forest_defect::node_reached_twice)) ==
+        "node_reached_twice");
 }
 
 TEST_CASE("forest::validate: each malformation names its tree and node") {
@@ -250,8 +258,9 @@ TEST_CASE("forest::validate: each malformation names its tree and node") {
     CHECK(c.defect == forest_defect::child_out_of_range);
     CHECK(c.tree == 0);
     CHECK(c.node == 2);
-    CHECK(message_of(f) == "invalid forest: tree 0, node 2 (local 2): left child 4 (right child 5) is outside "
-                           "the tree's nodes [0, 5)");
+    CHECK(message_of(f) ==
+          "invalid forest: tree 0, node 2 (local 2): left child 4 (right child 5) is outside "
+          "the tree's nodes [0, 5)");
     f = two_trees();
     f.left[5] = 4;  // tree 1 pointing back into tree 0
     CHECK(check_both(f).defect == forest_defect::child_out_of_range);
@@ -270,22 +279,25 @@ TEST_CASE("forest::validate: each malformation names its tree and node") {
     CHECK(c.defect == forest_defect::node_reached_twice);
     CHECK(c.node == 3);
     CHECK(c.value == 2);
-    CHECK(message_of(f) == "invalid forest: tree 0, node 3 (local 3): node is reached twice (it is also a "
-                           "child of node 2)");
+    CHECK(message_of(f) ==
+          "invalid forest: tree 0, node 3 (local 3): node is reached twice (it is also a "
+          "child of node 2)");
   }
   SUBCASE("cycles: a link back to an earlier node") {
     nnmeter::forest f;
     f.num_features = 1;
     add_tree(f, {{1, 0, 0.5f, 0}, {-1, 0, 1, 0}, {-1, 0, 2, 0}});
-    add_tree(f, {{1, 0, 0.5f, 0}, {0, 0, 0.2f, 0}, {-1, 0, 2, 0}});  // node 4 → (3, 4): root and itself
+    add_tree(
+        f, {{1, 0, 0.5f, 0}, {0, 0, 0.2f, 0}, {-1, 0, 2, 0}});  // node 4 → (3, 4): root and itself
     auto c = check_both(f);
     CHECK(c.defect == forest_defect::child_before_parent);
     CHECK(c.tree == 1);
     CHECK(c.node == 4);
     CHECK(c.value == 3);
-    CHECK(message_of(f) == "invalid forest: tree 1, node 4 (local 1): left child 3 is not after its parent "
-                           "(children must follow their parent; a link back to an earlier node could form a "
-                           "cycle)");
+    CHECK(message_of(f) ==
+          "invalid forest: tree 1, node 4 (local 1): left child 3 is not after its parent "
+          "(children must follow their parent; a link back to an earlier node could form a "
+          "cycle)");
     // A self-loop away from the root: 0 → (1, 2) leaves; 3 → (3, 4).
     f = nnmeter::forest{};
     f.num_features = 1;
@@ -302,12 +314,18 @@ TEST_CASE("forest::validate: each malformation names its tree and node") {
     auto c = check_both(f);
     CHECK(c.defect == forest_defect::unreachable_node);
     CHECK(c.node == 3);
-    CHECK(message_of(f) == "invalid forest: tree 0, node 3 (local 3): node is nobody's child, so the tree's "
-                           "root 0 does not reach it");
+    CHECK(message_of(f) ==
+          "invalid forest: tree 0, node 3 (local 3): node is nobody's child, so the tree's "
+          "root 0 does not reach it");
     // A subtree hanging below an orphan is reported at its first node.
     f = nnmeter::forest{};
     f.num_features = 1;
-    add_tree(f, {{1, 0, 0.5f, 0}, {-1, 0, 1, 0}, {-1, 0, 2, 0}, {4, 0, 0.1f, 0}, {-1, 0, 3, 0}, {-1, 0, 4, 0}});
+    add_tree(f, {{1, 0, 0.5f, 0},
+                 {-1, 0, 1, 0},
+                 {-1, 0, 2, 0},
+                 {4, 0, 0.1f, 0},
+                 {-1, 0, 3, 0},
+                 {-1, 0, 4, 0}});
     c = check_both(f);
     CHECK(c.defect == forest_defect::unreachable_node);
     CHECK(c.node == 3);
@@ -318,7 +336,8 @@ TEST_CASE("forest::validate: each malformation names its tree and node") {
     auto c = check_both(f);
     CHECK(c.defect == forest_defect::feature_out_of_range);
     CHECK(c.node == 2);
-    CHECK(message_of(f) == "invalid forest: tree 0, node 2 (local 2): split feature 3 >= num_features 3");
+    CHECK(message_of(f) ==
+          "invalid forest: tree 0, node 2 (local 2): split feature 3 >= num_features 3");
     f = two_trees();
     f.feature[7] = 9;  // leaves must hold a readable feature index too
     c = check_both(f);
@@ -333,7 +352,8 @@ TEST_CASE("forest::validate: each malformation names its tree and node") {
     CHECK(c.defect == forest_defect::non_finite_threshold);
     CHECK(c.tree == 1);
     CHECK(c.node == 5);
-    CHECK(message_of(f) == "invalid forest: tree 1, node 5 (local 0): split threshold is not finite");
+    CHECK(message_of(f) ==
+          "invalid forest: tree 1, node 5 (local 0): split threshold is not finite");
     f = two_trees();
     f.split_value[0] = inf_f;
     CHECK(check_both(f).defect == forest_defect::non_finite_threshold);
@@ -392,12 +412,14 @@ inline constexpr nnmeter::forest_view view{left,       feature, split_value, def
 
 inline constexpr float x_a[] = {0.4f, -1.0f};
 inline constexpr float x_b[] = {0.5f, 2.0f};
-inline constexpr float x_nan[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::quiet_NaN()};
+inline constexpr float x_nan[] = {std::numeric_limits<float>::quiet_NaN(),
+                                  std::numeric_limits<float>::quiet_NaN()};
 inline constexpr double x_d[] = {0.7, 1.5};
 
 static_assert(nnmeter::validate(view), "embedded forest is valid");
 static_assert(nnmeter::evaluate(view, x_a) == 0.25f - 1.0f + 10.0f, "left, left");
-static_assert(nnmeter::evaluate(view, x_b) == 0.25f + 4.0f + 20.0f, "strict <: equality goes right");
+static_assert(nnmeter::evaluate(view, x_b) == 0.25f + 4.0f + 20.0f,
+              "strict <: equality goes right");
 static_assert(nnmeter::evaluate(view, x_nan) == 0.25f - 1.0f + 20.0f, "NaN follows default_left");
 static_assert(nnmeter::evaluate(view, x_d) == 0.25f + 3.0f + 20.0f, "double features");
 static_assert(nnmeter::evaluate_tree(view, 1, x_a) == 10.0f, "one tree");

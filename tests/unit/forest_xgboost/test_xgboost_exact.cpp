@@ -26,11 +26,11 @@ namespace fs = std::filesystem;
 
 constexpr float nan_f = std::numeric_limits<float>::quiet_NaN();
 
-#define XGB_REQUIRE(call)                                          \
-  do {                                                             \
-    const int rc_ = (call);                                        \
-    INFO(#call << ": " << XGBGetLastError());                      \
-    REQUIRE(rc_ == 0);                                             \
+#define XGB_REQUIRE(call)                     \
+  do {                                        \
+    const int rc_ = (call);                   \
+    INFO(#call << ": " << XGBGetLastError()); \
+    REQUIRE(rc_ == 0);                        \
   } while (false)
 
 std::uint32_t bits(float v) {
@@ -44,7 +44,8 @@ class temp_dir {
  public:
   temp_dir() {
     std::random_device rd;
-    path_ = fs::temp_directory_path() / ("nnmeter_xgb_" + std::to_string(rd()) + std::to_string(rd()));
+    path_ =
+        fs::temp_directory_path() / ("nnmeter_xgb_" + std::to_string(rd()) + std::to_string(rd()));
     fs::create_directories(path_);
   }
   ~temp_dir() {
@@ -94,7 +95,8 @@ std::vector<float> make_labels(const matrix& m, std::uint32_t seed) {
   for (std::size_t r = 0; r < m.rows; ++r) {
     const float* x = m.row(r);
     auto v = [&](std::size_t c) { return std::isnan(x[c]) ? 0.5f : x[c]; };
-    y[r] = 3.0f * v(0) + 2.0f * v(1) * v(2) + (v(3) > 0.5f ? 1.5f : -0.5f) + std::sin(6.0f * v(4)) + noise(rng);
+    y[r] = 3.0f * v(0) + 2.0f * v(1) * v(2) + (v(3) > 0.5f ? 1.5f : -0.5f) + std::sin(6.0f * v(4)) +
+           noise(rng);
   }
   return y;
 }
@@ -121,7 +123,9 @@ class booster {
   booster(const booster&) = delete;
   booster& operator=(const booster&) = delete;
   BoosterHandle get() const { return h_; }
-  void set(const char* key, const std::string& value) { XGB_REQUIRE(XGBoosterSetParam(h_, key, value.c_str())); }
+  void set(const char* key, const std::string& value) {
+    XGB_REQUIRE(XGBoosterSetParam(h_, key, value.c_str()));
+  }
   std::vector<float> predict(const dmatrix& d) const {
     bst_ulong len = 0;
     const float* out = nullptr;
@@ -136,7 +140,8 @@ class booster {
 using params = std::vector<std::pair<const char*, std::string>>;
 
 /// Trains on 2000 rows x 8 features and saves the model as JSON to `path`.
-void train_and_save(const params& p, int rounds, const std::string& path, bool logistic_labels = false) {
+void train_and_save(const params& p, int rounds, const std::string& path,
+                    bool logistic_labels = false) {
   const matrix m = make_features(2000, 8, 1);
   std::vector<float> y = make_labels(m, 2);
   if (logistic_labels) {
@@ -199,7 +204,8 @@ void check_exact(const booster& b, const nnmeter::forest& f, const matrix& rows)
     nan_rows += has_nan ? 1 : 0;
     if (bits(got) != bits(expected[r]) || bits(got_double) != bits(expected[r])) {
       if (mismatches++ < 5) {
-        INFO("row " << r << ": nnmeter " << got << " (double input " << got_double << "), xgboost " << expected[r]);
+        INFO("row " << r << ": nnmeter " << got << " (double input " << got_double << "), xgboost "
+                    << expected[r]);
         CHECK(bits(got) == bits(expected[r]));
       }
     }
@@ -209,7 +215,8 @@ void check_exact(const booster& b, const nnmeter::forest& f, const matrix& rows)
 }
 
 /// Trains, saves, loads with nnmeter, and compares with XGBoost's own predictions.
-nnmeter::forest check_model(const temp_dir& dir, const std::string& name, const params& p, int rounds) {
+nnmeter::forest check_model(const temp_dir& dir, const std::string& name, const params& p,
+                            int rounds) {
   const std::string path = dir.file(name + ".json");
   train_and_save(p, rounds, path);
   const nnmeter::forest f = nnmeter::io::load_xgboost_json(path);
@@ -239,7 +246,8 @@ void check_same_forest(const nnmeter::forest& a, const nnmeter::forest& b) {
   CHECK(bits(a.base_score) == bits(b.base_score));
   REQUIRE(a.split_value.size() == b.split_value.size());
   std::size_t diff = 0;
-  for (std::size_t i = 0; i < a.split_value.size(); ++i) diff += bits(a.split_value[i]) != bits(b.split_value[i]) ? 1 : 0;
+  for (std::size_t i = 0; i < a.split_value.size(); ++i)
+    diff += bits(a.split_value[i]) != bits(b.split_value[i]) ? 1 : 0;
   CHECK(diff == 0);
 }
 
@@ -252,7 +260,8 @@ TEST_CASE("xgboost: gbtree hist, exact and lossguide models predict bit-exactly"
   }
   SUBCASE("exact, depth 8, 60 rounds") {
     const nnmeter::forest f = check_model(
-        dir, "exact8", {{"tree_method", "exact"}, {"max_depth", "8"}, {"eta", "0.1"}, {"subsample", "0.9"}}, 60);
+        dir, "exact8",
+        {{"tree_method", "exact"}, {"max_depth", "8"}, {"eta", "0.1"}, {"subsample", "0.9"}}, 60);
     CHECK(f.num_trees() == 60);
   }
   SUBCASE("hist, depth 8, lossguide, odd base_score, pseudo-Huber") {
@@ -266,7 +275,8 @@ TEST_CASE("xgboost: gbtree hist, exact and lossguide models predict bit-exactly"
                 40);
   }
   SUBCASE("hist, depth 8, 300 rounds (the size of a kernel model)") {
-    check_model(dir, "hist8x300", {{"tree_method", "hist"}, {"max_depth", "8"}, {"eta", "0.05"}}, 300);
+    check_model(dir, "hist8x300", {{"tree_method", "hist"}, {"max_depth", "8"}, {"eta", "0.05"}},
+                300);
   }
 }
 
@@ -284,8 +294,12 @@ TEST_CASE("xgboost: random-forest mode (num_parallel_tree > 1) predicts bit-exac
     CHECK(f.num_trees() == 64);
   }
   SUBCASE("boosted random forests: 5 rounds of 4 trees") {
-    const nnmeter::forest f = check_model(
-        dir, "brf", {{"num_parallel_tree", "4"}, {"subsample", "0.7"}, {"colsample_bynode", "0.7"}, {"max_depth", "5"}}, 5);
+    const nnmeter::forest f = check_model(dir, "brf",
+                                          {{"num_parallel_tree", "4"},
+                                           {"subsample", "0.7"},
+                                           {"colsample_bynode", "0.7"},
+                                           {"max_depth", "5"}},
+                                          5);
     CHECK(f.num_trees() == 20);
   }
 }
@@ -328,7 +342,8 @@ TEST_CASE("xgboost: written models load in XGBoost and predict the same") {
     CHECK(back.num_trees() == 3);
     const matrix rows = make_test_rows(f);
     for (std::size_t r = 0; r < rows.rows; ++r) {
-      CHECK(bits(nnmeter::evaluate(back.view(), rows.row(r))) == bits(nnmeter::evaluate(f.view(), rows.row(r))));
+      CHECK(bits(nnmeter::evaluate(back.view(), rows.row(r))) ==
+            bits(nnmeter::evaluate(f.view(), rows.row(r))));
     }
     check_xgboost_loads(dir, text, f);
   }
@@ -349,7 +364,8 @@ namespace {
 /// Runs `edit` on the parsed model, loads the result from a file named `name`, and returns the
 /// exception message after checking its type.
 template <class Exception, class Edit>
-std::string load_error(const temp_dir& dir, const std::string& model_text, const std::string& name, Edit edit) {
+std::string load_error(const temp_dir& dir, const std::string& model_text, const std::string& name,
+                       Edit edit) {
   nlohmann::json doc = nlohmann::json::parse(model_text);
   edit(doc);
   const std::string path = dir.file(name);
@@ -394,21 +410,24 @@ TEST_CASE("xgboost: loader errors name the file and the JSON key") {
     CHECK_THROWS_AS(nnmeter::io::read_xgboost_json("", "empty.json"), nnmeter::parse_error);
   }
   SUBCASE("missing keys") {
-    std::string m = load_error<nnmeter::parse_error>(dir, text, "no_left.json", [](nlohmann::json& d) {
-      d["learner"]["gradient_booster"]["model"]["trees"][1].erase("left_children");
-    });
+    std::string m =
+        load_error<nnmeter::parse_error>(dir, text, "no_left.json", [](nlohmann::json& d) {
+          d["learner"]["gradient_booster"]["model"]["trees"][1].erase("left_children");
+        });
     CHECK(contains(m, "missing key '" + trees + "[1].left_children'"));
     m = load_error<nnmeter::parse_error>(dir, text, "no_base.json", [](nlohmann::json& d) {
       d["learner"]["learner_model_param"].erase("base_score");
     });
     CHECK(contains(m, "missing key 'learner.learner_model_param.base_score'"));
-    m = load_error<nnmeter::parse_error>(dir, text, "no_version.json", [](nlohmann::json& d) { d.erase("version"); });
+    m = load_error<nnmeter::parse_error>(dir, text, "no_version.json",
+                                         [](nlohmann::json& d) { d.erase("version"); });
     CHECK(contains(m, "missing key 'version'"));
   }
   SUBCASE("wrong types and inconsistent trees") {
-    std::string m = load_error<nnmeter::parse_error>(dir, text, "base_num.json", [](nlohmann::json& d) {
-      d["learner"]["learner_model_param"]["base_score"] = 0.5;  // XGBoost writes a string
-    });
+    std::string m =
+        load_error<nnmeter::parse_error>(dir, text, "base_num.json", [](nlohmann::json& d) {
+          d["learner"]["learner_model_param"]["base_score"] = 0.5;  // XGBoost writes a string
+        });
     CHECK(contains(m, "key 'learner.learner_model_param.base_score': expected a string"));
     m = load_error<nnmeter::parse_error>(dir, text, "short.json", [](nlohmann::json& d) {
       d["learner"]["gradient_booster"]["model"]["trees"][0]["split_conditions"].erase(0);
@@ -425,28 +444,31 @@ TEST_CASE("xgboost: loader errors name the file and the JSON key") {
     m = load_error<nnmeter::parse_error>(dir, text, "feature.json", [](nlohmann::json& d) {
       d["learner"]["gradient_booster"]["model"]["trees"][0]["split_indices"][0] = 8;
     });
-    CHECK(contains(m, "key '" + trees + "[0].split_indices[0]': feature 8 >= learner_model_param.num_feature 8"));
+    CHECK(contains(m, "key '" + trees +
+                          "[0].split_indices[0]': feature 8 >= learner_model_param.num_feature 8"));
     m = load_error<nnmeter::parse_error>(dir, text, "count.json", [](nlohmann::json& d) {
       d["learner"]["gradient_booster"]["model"]["gbtree_model_param"]["num_trees"] = "4";
     });
     CHECK(contains(m, "key 'learner.gradient_booster.model.gbtree_model_param.num_trees'"));
   }
   SUBCASE("categorical split") {
-    const std::string m = load_error<nnmeter::unsupported_error>(dir, text, "categorical.json", [](nlohmann::json& d) {
-      d["learner"]["gradient_booster"]["model"]["trees"][1]["split_type"][0] = 1;
-    });
+    const std::string m = load_error<nnmeter::unsupported_error>(
+        dir, text, "categorical.json", [](nlohmann::json& d) {
+          d["learner"]["gradient_booster"]["model"]["trees"][1]["split_type"][0] = 1;
+        });
     CHECK(contains(m, "key '" + trees + "[1].split_type[0]': categorical split"));
   }
   SUBCASE("wrong version") {
-    const std::string m = load_error<nnmeter::format_mismatch>(dir, text, "v2.json", [](nlohmann::json& d) {
-      d["version"] = {2, 0, 3};
-    });
+    const std::string m =
+        load_error<nnmeter::format_mismatch>(dir, text, "v2.json", [](nlohmann::json& d) {
+          d["version"] = {2, 0, 3};
+        });
     CHECK(contains(m, "key 'version' is [2,0,3]"));
   }
   SUBCASE("multi-class, multi-target and unknown objectives") {
-    std::string m = load_error<nnmeter::unsupported_error>(dir, text, "classes.json", [](nlohmann::json& d) {
-      d["learner"]["learner_model_param"]["num_class"] = "3";
-    });
+    std::string m = load_error<nnmeter::unsupported_error>(
+        dir, text, "classes.json",
+        [](nlohmann::json& d) { d["learner"]["learner_model_param"]["num_class"] = "3"; });
     CHECK(contains(m, "key 'learner.learner_model_param.num_class'"));
     m = load_error<nnmeter::unsupported_error>(dir, text, "targets.json", [](nlohmann::json& d) {
       d["learner"]["learner_model_param"]["num_target"] = "2";
@@ -478,6 +500,7 @@ TEST_CASE("xgboost: loader errors name the file and the JSON key") {
     CHECK(contains(message, logistic + ": key 'learner.objective.name': objective 'reg:logistic'"));
   }
   SUBCASE("unreadable file") {
-    CHECK_THROWS_AS(nnmeter::io::load_xgboost_json(dir.file("does_not_exist.json")), nnmeter::error);
+    CHECK_THROWS_AS(nnmeter::io::load_xgboost_json(dir.file("does_not_exist.json")),
+                    nnmeter::error);
   }
 }
