@@ -649,7 +649,7 @@ detection detect(const G& g, const rule_set& rules) {
     k.op = grp.op;
     k.name = grp.op + "#" + std::to_string(gi);
     k.kind = kernel_kind_of(k.op);
-    k.nodes = grp.nodes;
+    k.nodes = std::move(grp.nodes);
     const id root = static_cast<id>(grp.root);
     k.input_tensors = detail::to_shapes(traits::input_shapes(g, root));
     k.output_tensors = detail::to_shapes(traits::output_shapes(g, root));
