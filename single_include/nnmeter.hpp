@@ -3441,6 +3441,7 @@ class detector_core {
 
   void build_work_graph() {
     const std::size_t n = in_.type.size();
+    w_.reserve(n + n / 2 + 8);  // fused nodes are appended; avoid moving nodes around
     w_.resize(n);
     next_member_.assign(n, -1);
     for (std::size_t i = 0; i < n; ++i) {
@@ -3751,7 +3752,10 @@ class detector_core {
     std::vector<std::size_t> fill(count.begin(), count.end() - 1);
     for (std::size_t i = 0; i < n; ++i) rows[fill[root_of[i]]++] = i;
 
+    std::vector<char> dummy(in_.type_names.size());
+    for (std::size_t t = 0; t < dummy.size(); ++t) dummy[t] = is_dummy_type(in_.type_names[t]) ? 1 : 0;
     std::vector<detect_group> out;
+    out.reserve(n);
     std::vector<std::ptrdiff_t> group_of_root(n, -1);
     for (std::size_t r = 0; r < n; ++r) {
       if (count[r] == count[r + 1]) continue;
@@ -3761,10 +3765,10 @@ class detector_core {
         const work_node& wn = at(dag_[rows[e]]);
         for (int m = wn.first; m >= 0; m = m == wn.last ? -1 : next_member_[static_cast<std::size_t>(m)])
           g.nodes.push_back(static_cast<node_index>(m));
-        const std::string& t = in_.type_names[static_cast<std::size_t>(wn.type)];
-        if (is_dummy_type(t)) continue;
+        const auto t = static_cast<std::size_t>(wn.type);
+        if (dummy[t]) continue;
         if (!g.op.empty()) g.op += '-';
-        g.op += t;
+        g.op += in_.type_names[t];
       }
       group_of_root[r] = static_cast<std::ptrdiff_t>(out.size());
       out.push_back(std::move(g));
@@ -3827,6 +3831,7 @@ std::string_view node_rule_type(const G& g, node_id_t<G> n, std::string& storage
 template <class Range>
 std::vector<tensor_shape> to_shapes(const Range& r) {
   std::vector<tensor_shape> out;
+  if constexpr (std::is_same_v<Range, std::vector<tensor_shape>>) out.reserve(r.size());
   for (const tensor_shape& s : r) out.push_back(s);
   return out;
 }
@@ -3864,9 +3869,18 @@ detection detect(const G& g, const rule_set& rules) {
   in.pred_begin.reserve(n + 1);
   in.pred_data.reserve(n + n / 2);
   std::string storage;
+  int kind_type[op_kind_count];  // interned type of each op kind, once seen (not for `other`)
+  for (int& t : kind_type) t = -1;
   for (std::size_t i = 0; i < n; ++i) {
     const id v = static_cast<id>(i);
-    in.type[i] = in.intern(detail::node_rule_type(g, v, storage));
+    const op_kind ok = traits::op(g, v);
+    const auto oki = static_cast<std::size_t>(ok);
+    if (ok != op_kind::other && oki < op_kind_count) {
+      if (kind_type[oki] < 0) kind_type[oki] = in.intern(nnmeter_type(ok));
+      in.type[i] = kind_type[oki];
+    } else {
+      in.type[i] = in.intern(detail::node_rule_type(g, v, storage));
+    }
     for (auto p : traits::predecessors(g, v)) {
       const auto pi = static_cast<std::size_t>(p);
       if (pi >= n)
@@ -3882,6 +3896,7 @@ detection detect(const G& g, const rule_set& rules) {
 
   detection result;
   result.groups = groups.size();
+  result.kernels.reserve(groups.size());
   std::vector<std::ptrdiff_t> kernel_of_group(groups.size(), -1);
   std::vector<std::ptrdiff_t> kernel_of_node(n, -1);
   for (std::size_t gi = 0; gi < groups.size(); ++gi) {
