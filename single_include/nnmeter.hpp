@@ -5018,8 +5018,11 @@ NNMETER_END_NAMESPACE
 // SPDX-License-Identifier: MIT
 
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -5173,6 +5176,10 @@ class predictor {
     std::vector<float> rows;
     std::vector<std::size_t> which;
     std::vector<float> out;
+    std::vector<std::size_t> sorted;
+    std::vector<std::size_t> slot;
+    std::vector<float> unique_rows;
+    std::vector<std::uint32_t> bits;
     for (std::size_t kind = 0; kind < kernel_kind_count; ++kind) {
       if (start[kind] == start[kind + 1] || !views_[kind]) continue;
       const forest_view& f = *views_[kind];
@@ -5190,10 +5197,33 @@ class predictor {
           which.push_back(i);
         }
       }
-      out.resize(which.size());
-      evaluate_batch(f, rows.data(), which.size(), f.num_features, out.data());
+      // Kernels with equal feature vectors (repeated blocks) are evaluated once. Rows are
+      // compared by bit pattern: a strict order even with NaN, and equal bits give equal results.
+      // Here nf > 0: rows hold only vectors whose length equals the forest's.
+      const std::size_t nf = f.num_features;
+      bits.resize(rows.size());
+      std::memcpy(bits.data(), rows.data(), rows.size() * sizeof(float));
+      auto row_less = [&](std::size_t a, std::size_t b) {
+        const std::uint32_t* pa = bits.data() + a * nf;
+        const std::uint32_t* pb = bits.data() + b * nf;
+        return std::lexicographical_compare(pa, pa + nf, pb, pb + nf);
+      };
+      sorted.resize(which.size());
+      for (std::size_t r = 0; r < which.size(); ++r) sorted[r] = r;
+      std::sort(sorted.begin(), sorted.end(), row_less);
+      unique_rows.clear();
+      slot.resize(which.size());
+      for (std::size_t e = 0; e < sorted.size(); ++e) {
+        const std::size_t r = sorted[e];
+        if (e == 0 || row_less(sorted[e - 1], r))
+          unique_rows.insert(unique_rows.end(), rows.begin() + static_cast<std::ptrdiff_t>(r * nf),
+                             rows.begin() + static_cast<std::ptrdiff_t>((r + 1) * nf));
+        slot[r] = unique_rows.size() / nf - 1;
+      }
+      out.resize(unique_rows.size() / nf);
+      evaluate_batch(f, unique_rows.data(), out.size(), nf, out.data());
       for (std::size_t r = 0; r < which.size(); ++r)
-        p.kernels[which[r]] = {static_cast<double>(out[r]), kernel_status::predicted};
+        p.kernels[which[r]] = {static_cast<double>(out[slot[r]]), kernel_status::predicted};
     }
     for (const kernel_latency& l : p.kernels) {
       if (l.status == kernel_status::predicted) {

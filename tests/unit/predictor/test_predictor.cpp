@@ -5,6 +5,7 @@
 #include <nnmeter.hpp>
 
 #include <cmath>
+#include <random>
 #include <cstdint>
 #include <string>
 
@@ -124,4 +125,45 @@ TEST_CASE("a constexpr forest view can back a predictor") {
   p.set_forest(nnmeter::kernel_kind::conv_bn_relu, v);
   const nnmeter::prediction r = p.predict(small_net());
   CHECK(r.kernels[0].latency_ms == 2.0);
+}
+
+TEST_CASE("graph prediction equals kernel-by-kernel prediction, repeated kernels included") {
+  // Random trees (right child = left + 1) over nn-Meter's 7 conv features.
+  std::mt19937 rng(11);
+  nnmeter::forest f;
+  f.num_features = 7;
+  f.base_score = 0.5f;
+  std::uniform_real_distribution<float> thr(0.0f, 120.0f);
+  std::uniform_int_distribution<std::uint32_t> feat(0, 6);
+  for (int t = 0; t < 40; ++t) {
+    const auto root = static_cast<std::int32_t>(f.left.size());
+    f.tree_roots.push_back(static_cast<std::uint32_t>(root));
+    for (int i = 0; i < 15; ++i) {
+      const bool leaf = i >= 7;
+      f.left.push_back(leaf ? -1 : root + 2 * i + 1);
+      f.feature.push_back(leaf ? 0 : feat(rng));
+      f.split_value.push_back(leaf ? thr(rng) / 1000.0f : thr(rng));
+      f.default_left.push_back(0);
+    }
+  }
+  nnmeter::predictor p = make_predictor(nnmeter::feature_set::nnmeter);
+  p.set_forest(nnmeter::kernel_kind::conv_bn_relu, std::move(f));
+  nnmeter::graph_builder b;
+  auto x = b.input({1, 56, 56, 16});
+  for (int i = 0; i < 6; ++i) x = b.conv_bn_relu(x, 16, 3, 1);  // six identical kernels
+  x = b.conv_bn_relu(x, 32, 3, 2);
+  x = b.conv_bn_relu(x, 32, 1, 1);
+  const nnmeter::graph g = std::move(b).build();
+  const nnmeter::prediction r = p.predict(g);
+  REQUIRE(r.detected.kernels.size() == 8);
+  CHECK(r.complete());
+  double sum = 0;
+  for (std::size_t i = 0; i < r.kernels.size(); ++i) {
+    const nnmeter::kernel_latency one = p.predict_kernel(r.detected.kernels[i]);
+    CHECK(one.status == nnmeter::kernel_status::predicted);
+    CHECK(r.kernels[i].latency_ms == one.latency_ms);  // bit-identical
+    sum += one.latency_ms;
+  }
+  CHECK(r.latency_ms == sum);
+  CHECK(r.kernels[0].latency_ms == r.kernels[5].latency_ms);
 }
