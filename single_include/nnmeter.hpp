@@ -2873,8 +2873,11 @@ class rule_set {
   std::string source_;
 };
 
-/// The default rule set: nn-Meter's TFLite CPU rules (tflite_cpu_rules).
-inline rule_set default_rules() { return rule_set::from_rules(tflite_cpu_rules); }
+/// The default rule set: nn-Meter's TFLite CPU rules (tflite_cpu_rules), built once.
+inline const rule_set& default_rules() {
+  static const rule_set rules = rule_set::from_rules(tflite_cpu_rules);
+  return rules;
+}
 
 NNMETER_END_NAMESPACE
 // ---- end nnmeter/fusion/rules.hpp ----
@@ -4010,8 +4013,7 @@ std::vector<kernel> detect_kernels(const G& g, const rule_set& rules) {
 template <class G>
 NNMETER_REQUIRES(is_op_graph_v<G>)
 std::vector<kernel> detect_kernels(const G& g) {
-  const rule_set rules = default_rules();
-  return detect(g, rules).kernels;
+  return detect(g, default_rules()).kernels;
 }
 
 NNMETER_END_NAMESPACE
@@ -5197,6 +5199,7 @@ class predictor {
           which.push_back(i);
         }
       }
+      if (which.empty()) continue;
       // Kernels with equal feature vectors (repeated blocks) are evaluated once. Rows are
       // compared by bit pattern: a strict order even with NaN, and equal bits give equal results.
       // Here nf > 0: rows hold only vectors whose length equals the forest's.

@@ -765,8 +765,7 @@ std::vector<kernel> detect_kernels(const G& g, const rule_set& rules) {
 template <class G>
 NNMETER_REQUIRES(is_op_graph_v<G>)
 std::vector<kernel> detect_kernels(const G& g) {
-  const rule_set rules = default_rules();
-  return detect(g, rules).kernels;
+  return detect(g, default_rules()).kernels;
 }
 
 NNMETER_END_NAMESPACE

@@ -293,7 +293,10 @@ class rule_set {
   std::string source_;
 };
 
-/// The default rule set: nn-Meter's TFLite CPU rules (tflite_cpu_rules).
-inline rule_set default_rules() { return rule_set::from_rules(tflite_cpu_rules); }
+/// The default rule set: nn-Meter's TFLite CPU rules (tflite_cpu_rules), built once.
+inline const rule_set& default_rules() {
+  static const rule_set rules = rule_set::from_rules(tflite_cpu_rules);
+  return rules;
+}
 
 NNMETER_END_NAMESPACE

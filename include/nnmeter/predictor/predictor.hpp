@@ -191,6 +191,7 @@ class predictor {
           which.push_back(i);
         }
       }
+      if (which.empty()) continue;
       // Kernels with equal feature vectors (repeated blocks) are evaluated once. Rows are
       // compared by bit pattern: a strict order even with NaN, and equal bits give equal results.
       // Here nf > 0: rows hold only vectors whose length equals the forest's.
