@@ -4167,12 +4167,6 @@ constexpr std::size_t feature_count(kernel_kind k, feature_set s) noexcept {
 
 namespace detail {
 
-inline double dim_or(const std::optional<std::int64_t>& v, double fallback = 0.0) {
-  return v ? static_cast<double>(*v) : fallback;
-}
-
-inline bool has(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
-
 // nn-Meter's get_predict_features, branch for branch: the branch is chosen by substring tests
 // on the fused type, first match wins; integers stay exact in double; FLOPs use Python's
 // left-to-right true division. Returns an empty vector where nn-Meter skips the kernel (or
@@ -4180,7 +4174,7 @@ inline bool has(std::string_view s, std::string_view part) { return s.find(part)
 inline feature_vector nnmeter_features(const kernel& k) {
   const std::string_view op = k.op;
   double cout = 0, cin = 0, ks = 0, s = 1, inputh = 0;
-  if (has(op, "conv") || has(op, "maxpool") || has(op, "avgpool")) {
+  if (contains(op, "conv") || contains(op, "maxpool") || contains(op, "avgpool")) {
     if (!k.cout || !k.cin || !k.ks || !k.inputh) return {};
     cout = static_cast<double>(*k.cout);
     cin = static_cast<double>(*k.cin);
@@ -4193,9 +4187,9 @@ inline feature_vector nnmeter_features(const kernel& k) {
     inputh = static_cast<double>(k.input_tensors[0][1]);
     cin = static_cast<double>(k.input_tensors[0][3]);
   }
-  if (has(op, "conv")) {
+  if (contains(op, "conv")) {
     double flops = 0, params = 0;
-    if (has(op, "dwconv")) {
+    if (contains(op, "dwconv")) {
       params = cout * (ks * ks + 1);
     } else {
       params = cout * (ks * ks * cin + 1);
@@ -4203,28 +4197,28 @@ inline feature_vector nnmeter_features(const kernel& k) {
     flops = 2 * inputh / s * inputh / s * params;
     return {inputh, cin, cout, ks, s, flops / 2e6, params / 1e6};
   }
-  if (has(op, "fc")) {
+  if (contains(op, "fc")) {
     if (!k.cout || !k.cin) return {};
     const double co = static_cast<double>(*k.cout);
     const double ci = static_cast<double>(*k.cin);
     const double flop = (2 * ci + 1) * co;
     return {ci, co, flop / 2e6, flop / 1e6};
   }
-  if (has(op, "pool") && !has(op, "global")) return {inputh, cin, cout, ks, s};
-  if (has(op, "global-pool") || has(op, "global-avgpool") || has(op, "gap")) {
+  if (contains(op, "pool") && !contains(op, "global")) return {inputh, cin, cout, ks, s};
+  if (contains(op, "global-pool") || contains(op, "global-avgpool") || contains(op, "gap")) {
     if (!k.cin) return {};
     return {1.0, static_cast<double>(*k.cin)};  // nn-Meter's hasattr() on a dict: always 1
   }
-  if (has(op, "channelshuffle") || has(op, "split")) {
+  if (contains(op, "channelshuffle") || contains(op, "split")) {
     if (op != "channelshuffle" && op != "split") return {};  // nn-Meter would read unset names
     return {inputh, cin};
   }
-  if (has(op, "se") || has(op, "SE")) {
+  if (contains(op, "se") || contains(op, "SE")) {
     if (k.input_tensors.empty() || k.input_tensors.back().rank() < 2) return {};
     const tensor_shape& last = k.input_tensors.back();
     return {static_cast<double>(last[-2]), static_cast<double>(last[-1])};
   }
-  if (has(op, "concat")) {
+  if (contains(op, "concat")) {
     if (k.input_tensors.empty() || k.input_tensors[0].rank() < 2) return {};
     feature_vector f;
     f.push_back(static_cast<double>(k.input_tensors[0][1]));
@@ -5155,8 +5149,8 @@ class predictor {
     const auto i = static_cast<std::size_t>(k.kind);
     if (i >= kernel_kind_count || !views_[i]) return {0.0, kernel_status::no_model};
     const feature_vector f = features(k, info_.features);
-    if (f.empty()) return {0.0, kernel_status::no_features};
-    if (f.size() != views_[i]->num_features) return {0.0, kernel_status::feature_mismatch};
+    const kernel_status st = check_features(f, *views_[i]);
+    if (st != kernel_status::predicted) return {0.0, st};
     return {static_cast<double>(evaluate(*views_[i], f.data())), kernel_status::predicted};
   }
 
@@ -5181,7 +5175,6 @@ class predictor {
     std::vector<std::size_t> sorted;
     std::vector<std::size_t> slot;
     std::vector<float> unique_rows;
-    std::vector<std::uint32_t> bits;
     for (std::size_t kind = 0; kind < kernel_kind_count; ++kind) {
       if (start[kind] == start[kind + 1] || !views_[kind]) continue;
       const forest_view& f = *views_[kind];
@@ -5190,26 +5183,18 @@ class predictor {
       for (std::size_t e = start[kind]; e < start[kind + 1]; ++e) {
         const std::size_t i = order[e];
         const feature_vector fv = features(d.kernels[i], info_.features);
-        if (fv.empty()) {
-          p.kernels[i].status = kernel_status::no_features;
-        } else if (fv.size() != f.num_features) {
-          p.kernels[i].status = kernel_status::feature_mismatch;
-        } else {
-          for (double x : fv) rows.push_back(static_cast<float>(x));
-          which.push_back(i);
-        }
+        p.kernels[i].status = check_features(fv, f);
+        if (p.kernels[i].status != kernel_status::predicted) continue;
+        for (double x : fv) rows.push_back(static_cast<float>(x));
+        which.push_back(i);
       }
       if (which.empty()) continue;
       // Kernels with equal feature vectors (repeated blocks) are evaluated once. Rows are
-      // compared by bit pattern: a strict order even with NaN, and equal bits give equal results.
+      // ordered by their bytes: a strict order even with NaN, and equal bytes give equal results.
       // Here nf > 0: rows hold only vectors whose length equals the forest's.
       const std::size_t nf = f.num_features;
-      bits.resize(rows.size());
-      std::memcpy(bits.data(), rows.data(), rows.size() * sizeof(float));
       auto row_less = [&](std::size_t a, std::size_t b) {
-        const std::uint32_t* pa = bits.data() + a * nf;
-        const std::uint32_t* pb = bits.data() + b * nf;
-        return std::lexicographical_compare(pa, pa + nf, pb, pb + nf);
+        return std::memcmp(rows.data() + a * nf, rows.data() + b * nf, nf * sizeof(float)) < 0;
       };
       sorted.resize(which.size());
       for (std::size_t r = 0; r < which.size(); ++r) sorted[r] = r;
@@ -5248,6 +5233,12 @@ class predictor {
   }
 
  private:
+  // Whether a kernel's feature vector can be fed to forest f.
+  static kernel_status check_features(const feature_vector& fv, const forest_view& f) noexcept {
+    if (fv.empty()) return kernel_status::no_features;
+    if (fv.size() != f.num_features) return kernel_status::feature_mismatch;
+    return kernel_status::predicted;
+  }
   void rebind() noexcept {
     for (std::size_t i = 0; i < kernel_kind_count; ++i)
       if (owned_[i]) views_[i] = owned_[i]->view();

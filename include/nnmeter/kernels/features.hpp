@@ -148,12 +148,6 @@ constexpr std::size_t feature_count(kernel_kind k, feature_set s) noexcept {
 
 namespace detail {
 
-inline double dim_or(const std::optional<std::int64_t>& v, double fallback = 0.0) {
-  return v ? static_cast<double>(*v) : fallback;
-}
-
-inline bool has(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
-
 // nn-Meter's get_predict_features, branch for branch: the branch is chosen by substring tests
 // on the fused type, first match wins; integers stay exact in double; FLOPs use Python's
 // left-to-right true division. Returns an empty vector where nn-Meter skips the kernel (or
@@ -161,7 +155,7 @@ inline bool has(std::string_view s, std::string_view part) { return s.find(part)
 inline feature_vector nnmeter_features(const kernel& k) {
   const std::string_view op = k.op;
   double cout = 0, cin = 0, ks = 0, s = 1, inputh = 0;
-  if (has(op, "conv") || has(op, "maxpool") || has(op, "avgpool")) {
+  if (contains(op, "conv") || contains(op, "maxpool") || contains(op, "avgpool")) {
     if (!k.cout || !k.cin || !k.ks || !k.inputh) return {};
     cout = static_cast<double>(*k.cout);
     cin = static_cast<double>(*k.cin);
@@ -174,9 +168,9 @@ inline feature_vector nnmeter_features(const kernel& k) {
     inputh = static_cast<double>(k.input_tensors[0][1]);
     cin = static_cast<double>(k.input_tensors[0][3]);
   }
-  if (has(op, "conv")) {
+  if (contains(op, "conv")) {
     double flops = 0, params = 0;
-    if (has(op, "dwconv")) {
+    if (contains(op, "dwconv")) {
       params = cout * (ks * ks + 1);
     } else {
       params = cout * (ks * ks * cin + 1);
@@ -184,28 +178,28 @@ inline feature_vector nnmeter_features(const kernel& k) {
     flops = 2 * inputh / s * inputh / s * params;
     return {inputh, cin, cout, ks, s, flops / 2e6, params / 1e6};
   }
-  if (has(op, "fc")) {
+  if (contains(op, "fc")) {
     if (!k.cout || !k.cin) return {};
     const double co = static_cast<double>(*k.cout);
     const double ci = static_cast<double>(*k.cin);
     const double flop = (2 * ci + 1) * co;
     return {ci, co, flop / 2e6, flop / 1e6};
   }
-  if (has(op, "pool") && !has(op, "global")) return {inputh, cin, cout, ks, s};
-  if (has(op, "global-pool") || has(op, "global-avgpool") || has(op, "gap")) {
+  if (contains(op, "pool") && !contains(op, "global")) return {inputh, cin, cout, ks, s};
+  if (contains(op, "global-pool") || contains(op, "global-avgpool") || contains(op, "gap")) {
     if (!k.cin) return {};
     return {1.0, static_cast<double>(*k.cin)};  // nn-Meter's hasattr() on a dict: always 1
   }
-  if (has(op, "channelshuffle") || has(op, "split")) {
+  if (contains(op, "channelshuffle") || contains(op, "split")) {
     if (op != "channelshuffle" && op != "split") return {};  // nn-Meter would read unset names
     return {inputh, cin};
   }
-  if (has(op, "se") || has(op, "SE")) {
+  if (contains(op, "se") || contains(op, "SE")) {
     if (k.input_tensors.empty() || k.input_tensors.back().rank() < 2) return {};
     const tensor_shape& last = k.input_tensors.back();
     return {static_cast<double>(last[-2]), static_cast<double>(last[-1])};
   }
-  if (has(op, "concat")) {
+  if (contains(op, "concat")) {
     if (k.input_tensors.empty() || k.input_tensors[0].rank() < 2) return {};
     feature_vector f;
     f.push_back(static_cast<double>(k.input_tensors[0][1]));

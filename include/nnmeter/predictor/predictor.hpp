@@ -147,8 +147,8 @@ class predictor {
     const auto i = static_cast<std::size_t>(k.kind);
     if (i >= kernel_kind_count || !views_[i]) return {0.0, kernel_status::no_model};
     const feature_vector f = features(k, info_.features);
-    if (f.empty()) return {0.0, kernel_status::no_features};
-    if (f.size() != views_[i]->num_features) return {0.0, kernel_status::feature_mismatch};
+    const kernel_status st = check_features(f, *views_[i]);
+    if (st != kernel_status::predicted) return {0.0, st};
     return {static_cast<double>(evaluate(*views_[i], f.data())), kernel_status::predicted};
   }
 
@@ -173,7 +173,6 @@ class predictor {
     std::vector<std::size_t> sorted;
     std::vector<std::size_t> slot;
     std::vector<float> unique_rows;
-    std::vector<std::uint32_t> bits;
     for (std::size_t kind = 0; kind < kernel_kind_count; ++kind) {
       if (start[kind] == start[kind + 1] || !views_[kind]) continue;
       const forest_view& f = *views_[kind];
@@ -182,26 +181,18 @@ class predictor {
       for (std::size_t e = start[kind]; e < start[kind + 1]; ++e) {
         const std::size_t i = order[e];
         const feature_vector fv = features(d.kernels[i], info_.features);
-        if (fv.empty()) {
-          p.kernels[i].status = kernel_status::no_features;
-        } else if (fv.size() != f.num_features) {
-          p.kernels[i].status = kernel_status::feature_mismatch;
-        } else {
-          for (double x : fv) rows.push_back(static_cast<float>(x));
-          which.push_back(i);
-        }
+        p.kernels[i].status = check_features(fv, f);
+        if (p.kernels[i].status != kernel_status::predicted) continue;
+        for (double x : fv) rows.push_back(static_cast<float>(x));
+        which.push_back(i);
       }
       if (which.empty()) continue;
       // Kernels with equal feature vectors (repeated blocks) are evaluated once. Rows are
-      // compared by bit pattern: a strict order even with NaN, and equal bits give equal results.
+      // ordered by their bytes: a strict order even with NaN, and equal bytes give equal results.
       // Here nf > 0: rows hold only vectors whose length equals the forest's.
       const std::size_t nf = f.num_features;
-      bits.resize(rows.size());
-      std::memcpy(bits.data(), rows.data(), rows.size() * sizeof(float));
       auto row_less = [&](std::size_t a, std::size_t b) {
-        const std::uint32_t* pa = bits.data() + a * nf;
-        const std::uint32_t* pb = bits.data() + b * nf;
-        return std::lexicographical_compare(pa, pa + nf, pb, pb + nf);
+        return std::memcmp(rows.data() + a * nf, rows.data() + b * nf, nf * sizeof(float)) < 0;
       };
       sorted.resize(which.size());
       for (std::size_t r = 0; r < which.size(); ++r) sorted[r] = r;
@@ -240,6 +231,12 @@ class predictor {
   }
 
  private:
+  // Whether a kernel's feature vector can be fed to forest f.
+  static kernel_status check_features(const feature_vector& fv, const forest_view& f) noexcept {
+    if (fv.empty()) return kernel_status::no_features;
+    if (fv.size() != f.num_features) return kernel_status::feature_mismatch;
+    return kernel_status::predicted;
+  }
   void rebind() noexcept {
     for (std::size_t i = 0; i < kernel_kind_count; ++i)
       if (owned_[i]) views_[i] = owned_[i]->view();
