@@ -12,6 +12,11 @@ packages=(
   cmake ninja-build make pkg-config g++ clang libclang-rt-14-dev python3 diffutils
   # libraries: test framework, optional support modules, tools, benchmarks, trainer
   doctest-dev nlohmann-json3-dev libcli11-dev libxgboost-dev libbenchmark-dev
+  # ONNX import/export (nnmeter::onnx) and its test models: Debian's ONNX test data, and
+  # torchvision (with torch) for exporting models offline with random weights
+  libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata python3-torchvision python3-onnx
+  # the local-device backend: XNNPACK and its runtime dependencies; Eigen for reference outputs
+  libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libeigen3-dev
 )
 
 installed() {

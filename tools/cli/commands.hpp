@@ -1,0 +1,25 @@
+// nnmeter CLI: how subcommands living in their own source files plug into main.cpp.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace nnmeter_cli {
+
+/// Runs a parsed subcommand; returns the process exit code.
+using runner = std::function<int()>;
+
+/// A subcommand registers itself on `app` (its options bound to state it owns) and returns the
+/// runner main() calls when that subcommand was given. Errors are thrown (nnmeter::error or
+/// std::exception); main() prints them as "nnmeter: error: ..." and exits with 1.
+struct command {
+  CLI::App* app = nullptr;
+  runner run;
+};
+
+/// `nnmeter profile`: tools/cli/profile.cpp.
+command add_profile_command(CLI::App& app);
+
+}  // namespace nnmeter_cli
