@@ -94,6 +94,20 @@ void BM_predict_graph(benchmark::State& state) {
 }
 BENCHMARK(BM_predict_graph)->Unit(benchmark::kMicrosecond);
 
+void BM_latency_graph(benchmark::State& state) {
+  const fixture& f = fx();
+  double sum = 0;
+  std::size_t kernels = 0;
+  for (auto _ : state) {
+    const nnmeter::latency_summary r = f.p.latency(f.g);
+    sum += r.latency_ms;
+    kernels = r.kernels;
+    benchmark::DoNotOptimize(sum);
+  }
+  per_kernel_counter(state, kernels);
+}
+BENCHMARK(BM_latency_graph)->Unit(benchmark::kMicrosecond);
+
 void BM_detect_only(benchmark::State& state) {
   const fixture& f = fx();
   const nnmeter::rule_set& rules = f.p.rules();

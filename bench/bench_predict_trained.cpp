@@ -144,6 +144,56 @@ void BM_predict_graph_trained(benchmark::State& state) {
 }
 BENCHMARK(BM_predict_graph_trained)->Unit(benchmark::kMicrosecond);
 
+// The same prediction through predictor::latency (total only, per-thread reused workspace):
+// detection + features + forests, nothing allocated once warm.
+void BM_latency_graph_trained(benchmark::State& state) {
+  const fixture& f = fx();
+  double sum = 0;
+  std::size_t kernels = 0;
+  for (auto _ : state) {
+    const nnmeter::latency_summary r = f.p.latency(f.g);
+    sum += r.latency_ms;
+    kernels = r.kernels;
+    benchmark::DoNotOptimize(sum);
+  }
+  state.counters["kernels"] = static_cast<double>(kernels);
+  state.counters["time_per_kernel"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * static_cast<double>(kernels),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_latency_graph_trained)->Unit(benchmark::kMicrosecond);
+
+// Its two halves: detection in a reused kernel_detector, and features + forests of the
+// detected kernels (predict(detection) on a copy of the detection, copy excluded).
+void BM_detect_reused_trained(benchmark::State& state) {
+  const fixture& f = fx();
+  nnmeter::kernel_detector det;
+  nnmeter::detect_options o;
+  o.costs = false;
+  std::size_t kernels = 0;
+  for (auto _ : state) {
+    kernels = det.run(f.g, f.p.rules(), o).kernels.size();
+    benchmark::DoNotOptimize(kernels);
+  }
+  state.counters["kernels"] = static_cast<double>(kernels);
+}
+BENCHMARK(BM_detect_reused_trained)->Unit(benchmark::kMicrosecond);
+
+void BM_features_and_forests_trained(benchmark::State& state) {
+  const fixture& f = fx();
+  const nnmeter::detection d = nnmeter::detect(f.g, f.p.rules());
+  double sum = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    nnmeter::detection copy = d;
+    state.ResumeTiming();
+    sum += f.p.predict(std::move(copy)).latency_ms;
+    benchmark::DoNotOptimize(sum);
+  }
+  state.counters["kernels"] = static_cast<double>(d.kernels.size());
+}
+BENCHMARK(BM_features_and_forests_trained)->Unit(benchmark::kMicrosecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -3379,21 +3379,39 @@ class py_int_set {
 
 /// The graph as the detector sees it: a normalised type and the producers of every node
 /// (compressed rows: the producers of node i are pred_data[pred_begin[i] .. pred_begin[i+1])).
+/// The type table outlives one graph (a reused kernel_detector interns each type once);
+/// `present` says which types the current graph uses.
 struct detect_input {
   std::vector<std::string> type_names;  // interned nn-Meter types
+  std::vector<char> present;            // per type: used by the current graph
   std::vector<int> type;                // per node, index into type_names
   std::vector<std::size_t> pred_begin{0};
   std::vector<int> pred_data;
 
+  /// Starts a graph of n nodes.
+  void reset(std::size_t n) {
+    std::fill(present.begin(), present.end(), static_cast<char>(0));
+    type.resize(n);
+    pred_begin.clear();
+    pred_begin.push_back(0);
+    pred_data.clear();
+  }
+  /// Id of type t, which the current graph uses from now on.
   int intern(std::string_view t) {
-    for (std::size_t i = 0; i < type_names.size(); ++i)
-      if (type_names[i] == t) return static_cast<int>(i);
+    for (std::size_t i = 0; i < type_names.size(); ++i) {
+      if (type_names[i] == t) {
+        present[i] = 1;
+        return static_cast<int>(i);
+      }
+    }
     type_names.emplace_back(t);
+    present.push_back(1);
     return static_cast<int>(type_names.size() - 1);
   }
+  /// Id of type t if the current graph uses it, else -1.
   int find(std::string_view t) const {
     for (std::size_t i = 0; i < type_names.size(); ++i)
-      if (type_names[i] == t) return static_cast<int>(i);
+      if (present[i] && type_names[i] == t) return static_cast<int>(i);
     return -1;
   }
 };
@@ -3414,20 +3432,22 @@ inline bool is_dummy_type(std::string_view t) noexcept {
 /// nn-Meter's kernel detector (KernelDetector + RuleSplitter + FusionAwareGraph) on a
 /// concrete graph, step for step: fuse multi-op blocks in rule order, order the nodes as
 /// networkx's topological sort does, grow kernels with union-find over fusible pairs, and list
-/// the groups by root.
+/// the groups by root. Its buffers are kept from one run to the next.
 class detector_core {
  public:
-  detector_core(detect_input in, const rule_set& rules) : in_(std::move(in)), rules_(rules) {}
-
-  /// `node_name(i)` names original node i in error messages.
+  /// Detects the groups of `in` under `rules` into out[0 .. returned count); elements of `out`
+  /// are reused. `node_name(i)` names original node i in error messages.
   template <class NameFn>
-  std::vector<detect_group> run(NameFn&& node_name) {
+  std::size_t run(detect_input& in, const rule_set& rules, NameFn&& node_name,
+                  std::vector<detect_group>& out) {
+    in_ = &in;
+    rules_ = &rules;
     build_work_graph();
-    for (const block_unit& unit : rules_.units())
+    for (const block_unit& unit : rules.units())
       for (const pattern& p : unit.variants) fuse_matches(p, unit.type);
     topological_sort(node_name);
     split();
-    return groups();
+    return groups(out);
   }
 
  private:
@@ -3443,15 +3463,17 @@ class detector_core {
   };
 
   void build_work_graph() {
-    const std::size_t n = in_.type.size();
+    const detect_input& in = *in_;
+    const std::size_t n = in.type.size();
+    w_.clear();
     w_.reserve(n + n / 2 + 8);  // fused nodes are appended; avoid moving nodes around
     w_.resize(n);
     next_member_.assign(n, -1);
     for (std::size_t i = 0; i < n; ++i) {
       work_node& wn = w_[i];
-      wn.type = in_.type[i];
-      for (std::size_t e = in_.pred_begin[i]; e < in_.pred_begin[i + 1]; ++e)
-        wn.in.push_back(in_.pred_data[e]);
+      wn.type = in.type[i];
+      for (std::size_t e = in.pred_begin[i]; e < in.pred_begin[i + 1]; ++e)
+        wn.in.push_back(in.pred_data[e]);
       wn.src = static_cast<node_index>(i);
       wn.first = wn.last = static_cast<int>(i);
     }
@@ -3470,7 +3492,7 @@ class detector_core {
       if (p.vertices[i].type == pattern_wildcard) {
         pt_[i] = -1;
       } else {
-        pt_[i] = in_.find(p.vertices[i].type);
+        pt_[i] = in_->find(p.vertices[i].type);
         if (pt_[i] < 0) return;  // a type the graph does not have: no match possible
       }
     }
@@ -3481,7 +3503,8 @@ class detector_core {
     pat_ = &p;
     // For each source vertex, the types its consumers in the pattern must have (a cheap
     // filter before the full test; it never rejects a real match).
-    need_.assign(k, {});
+    if (need_.size() < k) need_.resize(k);
+    for (std::size_t j = 0; j < k; ++j) need_[j].clear();
     for (std::size_t j = 0; j < k; ++j) {
       const std::vector<int>& ins = p.vertices[j].inputs;
       if (!ins.empty() && p.vertices[static_cast<std::size_t>(ins[0])].inputs.empty() && pt_[j] != -1)
@@ -3492,7 +3515,7 @@ class detector_core {
     matches_.clear();
     match_vertex(0);
     if (matches_.empty()) return;
-    const int t = in_.intern(unit_type);
+    const int t = in_->intern(unit_type);
     const std::size_t real = static_cast<std::size_t>(std::count_if(
         pt_.begin(), pt_.end(), [](int x) { return x != -1; }));
     for (std::size_t m = 0; m + real <= matches_.size(); m += real)
@@ -3617,11 +3640,17 @@ class detector_core {
   template <class NameFn>
   void topological_sort(NameFn&& node_name) {
     const std::size_t n = w_.size();
-    std::vector<int> order;  // networkx node insertion order
+    std::vector<int>& order = order_;  // networkx node insertion order
+    order.clear();
     order.reserve(n);
-    std::vector<char> added(n, 0);
-    std::vector<small_vector<child_edges, 4>> succ(n);  // (child, multiplicity), first-seen order
-    std::vector<int> indegree(n, 0);
+    std::vector<char>& added = added_;
+    added.assign(n, 0);
+    // (child, multiplicity) per node, first-seen order
+    std::vector<small_vector<child_edges, 4>>& succ = succ_;
+    if (succ.size() < n) succ.resize(n);
+    for (std::size_t v = 0; v < n; ++v) succ[v].clear();
+    std::vector<int>& indegree = indegree_;
+    indegree.assign(n, 0);
     auto add_node = [&](int v) {
       if (!added[static_cast<std::size_t>(v)]) {
         added[static_cast<std::size_t>(v)] = 1;
@@ -3650,10 +3679,11 @@ class detector_core {
     }
     dag_.clear();
     dag_.reserve(alive);
-    std::vector<int> gen;
+    std::vector<int>& gen = gen_;
+    gen.clear();
     for (int v : order)
       if (indegree[static_cast<std::size_t>(v)] == 0) gen.push_back(v);
-    std::vector<int> next;
+    std::vector<int>& next = next_;
     while (!gen.empty()) {
       next.clear();
       for (int v : gen) {
@@ -3687,7 +3717,8 @@ class detector_core {
 
   void split() {
     const std::size_t n = dag_.size();
-    std::vector<std::size_t> rev(w_.size(), 0);
+    std::vector<std::size_t>& rev = rev_;
+    rev.assign(w_.size(), 0);
     for (std::size_t i = 0; i < n; ++i) rev[static_cast<std::size_t>(dag_[i])] = i;
     pool_.assign(n, py_int_set());
     outb_.resize(n);
@@ -3699,15 +3730,16 @@ class detector_core {
     parent_.resize(n);
     for (std::size_t i = 0; i < n; ++i) parent_[i] = i;
     // Fusible pairs as a type-id matrix, so the loop compares integers.
-    const std::size_t nt = in_.type_names.size();
-    std::vector<char> fusible(nt * nt, 0);
-    for (const auto& pr : rules_.fusible_pairs()) {
-      const int a = in_.find(pr.first);
-      const int b = in_.find(pr.second);
+    const std::size_t nt = in_->type_names.size();
+    std::vector<char>& fusible = fusible_;
+    fusible.assign(nt * nt, 0);
+    for (const auto& pr : rules_->fusible_pairs()) {
+      const int a = in_->find(pr.first);
+      const int b = in_->find(pr.second);
       if (a >= 0 && b >= 0) fusible[static_cast<std::size_t>(a) * nt + static_cast<std::size_t>(b)] = 1;
     }
-    const int mon = rules_.mon();
-    std::vector<std::int64_t> frontier;
+    const int mon = rules_->mon();
+    std::vector<std::int64_t>& frontier = frontier_;
     std::ptrdiff_t i = -1;
     while (i < static_cast<std::ptrdiff_t>(n) - 1) {
       ++i;
@@ -3741,28 +3773,39 @@ class detector_core {
     }
   }
 
-  std::vector<detect_group> groups() {
+  std::size_t groups(std::vector<detect_group>& out) {
     const std::size_t n = dag_.size();
     // Members of each root, in topological order (compressed rows).
-    std::vector<std::size_t> root_of(n);
-    std::vector<std::size_t> count(n + 1, 0);
+    std::vector<std::size_t>& root_of = root_of_;
+    root_of.resize(n);
+    std::vector<std::size_t>& count = count_;
+    count.assign(n + 1, 0);
     for (std::size_t i = 0; i < n; ++i) {
       root_of[i] = find(i);
       ++count[root_of[i] + 1];
     }
     for (std::size_t r = 0; r < n; ++r) count[r + 1] += count[r];
-    std::vector<std::size_t> rows(n);
-    std::vector<std::size_t> fill(count.begin(), count.end() - 1);
+    std::vector<std::size_t>& rows = rows_;
+    rows.resize(n);
+    std::vector<std::size_t>& fill = fill_;
+    fill.assign(count.begin(), count.end() - 1);
     for (std::size_t i = 0; i < n; ++i) rows[fill[root_of[i]]++] = i;
 
-    std::vector<char> dummy(in_.type_names.size());
-    for (std::size_t t = 0; t < dummy.size(); ++t) dummy[t] = is_dummy_type(in_.type_names[t]) ? 1 : 0;
-    std::vector<detect_group> out;
+    const detect_input& in = *in_;
+    std::vector<char>& dummy = dummy_;
+    dummy.resize(in.type_names.size());
+    for (std::size_t t = 0; t < dummy.size(); ++t) dummy[t] = is_dummy_type(in.type_names[t]) ? 1 : 0;
+    std::size_t ng = 0;
     out.reserve(n);
-    std::vector<std::ptrdiff_t> group_of_root(n, -1);
+    std::vector<std::ptrdiff_t>& group_of_root = group_of_root_;
+    group_of_root.assign(n, -1);
     for (std::size_t r = 0; r < n; ++r) {
       if (count[r] == count[r + 1]) continue;
-      detect_group g;
+      if (ng == out.size()) out.emplace_back();
+      detect_group& g = out[ng];
+      g.nodes.clear();
+      g.op.clear();
+      g.out_groups.clear();
       g.root = at(dag_[r]).src;
       for (std::size_t e = count[r]; e < count[r + 1]; ++e) {
         const work_node& wn = at(dag_[rows[e]]);
@@ -3771,10 +3814,10 @@ class detector_core {
         const auto t = static_cast<std::size_t>(wn.type);
         if (dummy[t]) continue;
         if (!g.op.empty()) g.op += '-';
-        g.op += in_.type_names[t];
+        g.op += in.type_names[t];
       }
-      group_of_root[r] = static_cast<std::ptrdiff_t>(out.size());
-      out.push_back(std::move(g));
+      group_of_root[r] = static_cast<std::ptrdiff_t>(ng);
+      ++ng;
     }
     for (std::size_t r = 0; r < n; ++r) {
       if (group_of_root[r] < 0) continue;
@@ -3787,11 +3830,11 @@ class detector_core {
           g.out_groups.push_back(static_cast<std::size_t>(target));
       });
     }
-    return out;
+    return ng;
   }
 
-  detect_input in_;
-  const rule_set& rules_;
+  detect_input* in_ = nullptr;
+  const rule_set* rules_ = nullptr;
   std::vector<work_node> w_;
   std::vector<int> next_member_;
   // matcher state
@@ -3807,6 +3850,13 @@ class detector_core {
   std::vector<py_int_set> pool_;
   std::vector<std::size_t> outb_;
   std::vector<std::size_t> parent_;
+  // scratch kept between runs
+  std::vector<int> order_, indegree_, gen_, next_;
+  std::vector<char> added_, fusible_, dummy_;
+  std::vector<small_vector<child_edges, 4>> succ_;
+  std::vector<std::int64_t> frontier_;
+  std::vector<std::size_t> rev_, root_of_, count_, rows_, fill_;
+  std::vector<std::ptrdiff_t> group_of_root_;
 };
 
 template <class G>
@@ -3831,12 +3881,11 @@ std::string_view node_rule_type(const G& g, node_id_t<G> n, std::string& storage
   return nnmeter_type(k);
 }
 
+// Replaces the contents of `out` with the shapes of range r (keeps out's capacity).
 template <class Range>
-std::vector<tensor_shape> to_shapes(const Range& r) {
-  std::vector<tensor_shape> out;
-  if constexpr (std::is_same_v<Range, std::vector<tensor_shape>>) out.reserve(r.size());
+void assign_shapes(std::vector<tensor_shape>& out, const Range& r) {
+  out.clear();
   for (const tensor_shape& s : r) out.push_back(s);
-  return out;
 }
 
 // Gives contiguous shape storage for a range: the range's own when it is a std::vector of
@@ -3854,24 +3903,58 @@ const std::vector<tensor_shape>& as_shape_vector(const Range& r, std::vector<ten
 
 }  // namespace detail
 
-/// Detects the kernels of graph `g` under `rules`, exactly as nn-Meter's kernel detector does
-/// (same kernels, order, names, configurations and neighbours), without its crashes: nodes of
-/// any type are kept, groups without a kernel are listed in `free_nodes`. Throws graph_error
-/// on a cycle or an operand naming no node.
+/// Options of kernel detection.
+struct detect_options {
+  /// Compute kernel::flops and kernel::bytes (they feed only feature_set::extended). Off, both
+  /// stay 0 and detection is a little faster.
+  bool costs = true;
+};
+
+/// Reusable kernel detection. detect() allocates its result afresh; a kernel_detector keeps
+/// every buffer, the result's kernels included, from one run to the next, so detecting many
+/// graphs (a NAS loop) stops allocating once it is warm. One instance per thread.
+class kernel_detector {
+ public:
+  /// Detects the kernels of `g` under `rules` (same result as detect()). The reference stays
+  /// valid until the next run() or take().
+  template <class G>
+  NNMETER_REQUIRES(is_op_graph_v<G>)
+  const detection& run(const G& g, const rule_set& rules, const detect_options& options = {});
+
+  /// The last result.
+  const detection& result() const noexcept { return result_; }
+  /// Moves the last result out.
+  detection take() noexcept { return std::move(result_); }
+
+ private:
+  detail::detect_input in_;
+  detail::detector_core core_;
+  std::vector<detail::detect_group> groups_;
+  detection result_;
+  std::vector<std::ptrdiff_t> kernel_of_group_;
+  std::vector<std::ptrdiff_t> kernel_of_node_;
+  std::vector<char> consumed_outside_;
+  std::vector<char> has_consumer_;
+  std::vector<tensor_shape> in_buffer_;
+  std::vector<tensor_shape> out_buffer_;
+  std::string storage_;
+};
+
 template <class G>
 NNMETER_REQUIRES(is_op_graph_v<G>)
-detection detect(const G& g, const rule_set& rules) {
+const detection& kernel_detector::run(const G& g, const rule_set& rules,
+                                      const detect_options& options) {
   static_assert(is_op_graph_v<G>,
                 "G does not model nnmeter::op_graph: specialise nnmeter::graph_traits<G> "
                 "(see docs/concepts.md)");
   using traits = graph_traits<G>;
   using id = node_id_t<G>;
   const std::size_t n = traits::num_nodes(g);
-  detail::detect_input in;
-  in.type.resize(n);
+  detail::detect_input& in = in_;
+  in.reset(n);
   in.pred_begin.reserve(n + 1);
   in.pred_data.reserve(n + n / 2);
-  std::string storage;
+  std::string& storage = storage_;
   int kind_type[op_kind_count];  // interned type of each op kind, once seen (not for `other`)
   for (int& t : kind_type) t = -1;
   for (std::size_t i = 0; i < n; ++i) {
@@ -3893,29 +3976,47 @@ detection detect(const G& g, const rule_set& rules) {
     }
     in.pred_begin.push_back(in.pred_data.size());
   }
-  detail::detector_core core(std::move(in), rules);
-  std::vector<detail::detect_group> groups =
-      core.run([&](node_index i) { return detail::node_display_name(g, static_cast<id>(i)); });
+  std::vector<detail::detect_group>& groups = groups_;
+  const std::size_t ng = core_.run(
+      in, rules, [&](node_index i) { return detail::node_display_name(g, static_cast<id>(i)); },
+      groups);
 
-  detection result;
-  result.groups = groups.size();
-  result.kernels.reserve(groups.size());
-  std::vector<std::ptrdiff_t> kernel_of_group(groups.size(), -1);
-  std::vector<std::ptrdiff_t> kernel_of_node(n, -1);
-  for (std::size_t gi = 0; gi < groups.size(); ++gi) {
-    detail::detect_group& grp = groups[gi];
+  detection& result = result_;
+  result.groups = ng;
+  result.free_nodes.clear();
+  std::vector<kernel>& kernels = result.kernels;
+  kernels.reserve(ng);
+  std::size_t nk = 0;
+  std::vector<std::ptrdiff_t>& kernel_of_group = kernel_of_group_;
+  kernel_of_group.assign(ng, -1);
+  std::vector<std::ptrdiff_t>& kernel_of_node = kernel_of_node_;
+  kernel_of_node.assign(n, -1);
+  for (std::size_t gi = 0; gi < ng; ++gi) {
+    const detail::detect_group& grp = groups[gi];
     if (grp.op.empty()) {
       for (node_index m : grp.nodes) result.free_nodes.push_back(m);
       continue;
     }
-    kernel k;
-    k.op = grp.op;
-    k.name = grp.op + "#" + std::to_string(gi);
+    if (nk == kernels.size()) kernels.emplace_back();
+    kernel& k = kernels[nk];
+    k.op.assign(grp.op);
+    k.name.assign(grp.op);
+    k.name += '#';
+    {
+      char digits[24];
+      std::size_t len = 0;
+      std::size_t x = gi;
+      do {
+        digits[len++] = static_cast<char>('0' + x % 10);
+        x /= 10;
+      } while (x != 0);
+      while (len > 0) k.name += digits[--len];
+    }
     k.kind = kernel_kind_of(k.op);
-    k.nodes = std::move(grp.nodes);
+    k.nodes.assign(grp.nodes.begin(), grp.nodes.end());
     const id root = static_cast<id>(grp.root);
-    k.input_tensors = detail::to_shapes(traits::input_shapes(g, root));
-    k.output_tensors = detail::to_shapes(traits::output_shapes(g, root));
+    detail::assign_shapes(k.input_tensors, traits::input_shapes(g, root));
+    detail::assign_shapes(k.output_tensors, traits::output_shapes(g, root));
     const std::string_view root_type = detail::node_rule_type(g, root, storage);
     // nn-Meter's convert_nodes: element-wise ops with a scalar operand report the tensor
     // operand's shape for every operand.
@@ -3929,6 +4030,10 @@ detection detect(const G& g, const rule_set& rules) {
     const std::size_t dash = k.op.find('-');
     if (k.op.compare(0, dash, "hswish") == 0 && k.input_tensors.size() > 1)
       k.input_tensors.resize(1);
+    k.inputh.reset();
+    k.inputw.reset();
+    k.cin.reset();
+    k.cout.reset();
     if (!k.input_tensors.empty()) {
       const tensor_shape& x = k.input_tensors[0];
       if (x.rank() == 4) {
@@ -3941,32 +4046,44 @@ detection detect(const G& g, const rule_set& rules) {
       k.cout = k.output_tensors[0].back();
     const auto& a = traits::attrs(g, root);
     const attributes& ra = a;
+    k.ks.reset();
+    k.strides.reset();
     if (ra.has_window()) {
       k.ks = ra.kernel;
       k.strides = ra.strides;
     }
     const op_kind root_op = traits::op(g, root);
+    k.split_dim.reset();
     if (root_op == op_kind::split) k.split_dim = ra.axis;
     k.dilations = ra.dilations;
     k.groups = ra.groups;
+    k.elem = dtype::f32;
     if constexpr (has_elem_types_v<G>) k.elem = traits::elem_type(g, root);
-    kernel_of_group[gi] = static_cast<std::ptrdiff_t>(result.kernels.size());
-    for (node_index m : k.nodes) kernel_of_node[m] = static_cast<std::ptrdiff_t>(result.kernels.size());
-    result.kernels.push_back(std::move(k));
+    k.flops = 0.0;
+    k.bytes = 0.0;
+    k.inbounds.clear();
+    k.outbounds.clear();
+    kernel_of_group[gi] = static_cast<std::ptrdiff_t>(nk);
+    for (node_index m : k.nodes) kernel_of_node[m] = static_cast<std::ptrdiff_t>(nk);
+    ++nk;
   }
+  kernels.resize(nk);
   // Connections in nn-Meter's order: successors by root, predecessors appended as found.
-  for (std::size_t gi = 0; gi < groups.size(); ++gi) {
+  for (std::size_t gi = 0; gi < ng; ++gi) {
     if (kernel_of_group[gi] < 0) continue;
     const auto ki = static_cast<std::size_t>(kernel_of_group[gi]);
     for (std::size_t target : groups[gi].out_groups) {
       const auto kt = static_cast<std::size_t>(kernel_of_group[target]);
-      result.kernels[ki].outbounds.push_back(kt);
-      result.kernels[kt].inbounds.push_back(ki);
+      kernels[ki].outbounds.push_back(kt);
+      kernels[kt].inbounds.push_back(ki);
     }
   }
+  if (!options.costs) return result;
   // FLOPs and memory traffic: weights, operands from outside the kernel, outputs used outside.
-  std::vector<char> consumed_outside(n, 0);
-  std::vector<char> has_consumer(n, 0);
+  std::vector<char>& consumed_outside = consumed_outside_;
+  consumed_outside.assign(n, 0);
+  std::vector<char>& has_consumer = has_consumer_;
+  has_consumer.assign(n, 0);
   for (std::size_t i = 0; i < n; ++i) {
     for (auto p : traits::predecessors(g, static_cast<id>(i))) {
       const auto pi = static_cast<std::size_t>(p);
@@ -3974,17 +4091,15 @@ detection detect(const G& g, const rule_set& rules) {
       if (kernel_of_node[pi] != kernel_of_node[i]) consumed_outside[pi] = 1;
     }
   }
-  std::vector<tensor_shape> in_buffer;
-  std::vector<tensor_shape> out_buffer;
-  for (kernel& k : result.kernels) {
+  for (kernel& k : kernels) {
     const double elem_bytes = static_cast<double>(size_of(k.elem));
     const std::ptrdiff_t self = kernel_of_node[k.nodes.front()];
     for (node_index m : k.nodes) {
       const id v = static_cast<id>(m);
       const auto& in_range = traits::input_shapes(g, v);
       const auto& out_range = traits::output_shapes(g, v);
-      const std::vector<tensor_shape>& ins = detail::as_shape_vector(in_range, in_buffer);
-      const std::vector<tensor_shape>& outs = detail::as_shape_vector(out_range, out_buffer);
+      const std::vector<tensor_shape>& ins = detail::as_shape_vector(in_range, in_buffer_);
+      const std::vector<tensor_shape>& outs = detail::as_shape_vector(out_range, out_buffer_);
       const attributes& ma = traits::attrs(g, v);
       const node_cost c = cost_of(traits::op(g, v), ins.data(), ins.size(), outs.data(), outs.size(), ma);
       k.flops += c.flops;
@@ -4000,6 +4115,18 @@ detection detect(const G& g, const rule_set& rules) {
     }
   }
   return result;
+}
+
+/// Detects the kernels of graph `g` under `rules`, exactly as nn-Meter's kernel detector does
+/// (same kernels, order, names, configurations and neighbours), without its crashes: nodes of
+/// any type are kept, groups without a kernel are listed in `free_nodes`. Throws graph_error
+/// on a cycle or an operand naming no node. For many graphs in a row, reuse a kernel_detector.
+template <class G>
+NNMETER_REQUIRES(is_op_graph_v<G>)
+detection detect(const G& g, const rule_set& rules, const detect_options& options = {}) {
+  kernel_detector d;
+  d.run(g, rules, options);
+  return d.take();
 }
 
 /// The kernels of `g` under `rules` (see detect()).
@@ -4967,8 +5094,107 @@ NNMETER_END_NAMESPACE
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 NNMETER_BEGIN_NAMESPACE
+
+namespace detail {
+
+/// Depth bound of every group of forest_lanes consecutive trees (the walk's groups): entry g is
+/// the longest root-to-leaf path, in edges, of trees [8g, 8g + 8). Trailing trees that fill no
+/// group get no entry. Precondition: validate(f) succeeds (children come after their parents).
+inline std::vector<std::uint32_t> forest_group_depths(const forest_view& f) {
+  std::vector<std::uint32_t> depth(f.num_nodes, 0);
+  for (std::size_t n = 0; n < f.num_nodes; ++n) {
+    const std::int64_t l = f.left[n];
+    if (l <= static_cast<std::int64_t>(n) || static_cast<std::size_t>(l) + 1 >= f.num_nodes) continue;
+    depth[static_cast<std::size_t>(l)] = depth[n] + 1;
+    depth[static_cast<std::size_t>(l) + 1] = depth[n] + 1;
+  }
+  std::vector<std::uint32_t> groups(f.num_trees / forest_lanes, 0);
+  for (std::size_t t = 0; t < groups.size() * forest_lanes; ++t) {
+    std::uint32_t& g = groups[t / forest_lanes];
+    for (std::size_t n = f.tree_begin(t); n < f.tree_end(t); ++n) g = depth[n] > g ? depth[n] : g;
+  }
+  return groups;
+}
+
+/// One level of a walk with a known depth bound: like forest_step, without the leaf test.
+template <bool WithNaN>
+inline void forest_step_bounded(const forest_view& f, const float* x, std::ptrdiff_t& n) noexcept {
+  const auto i = static_cast<std::size_t>(n);
+  const std::ptrdiff_t l = f.left[i];
+  const float xv = x[f.feature[i]];
+  const std::ptrdiff_t child = l + forest_go_right<WithNaN>(f, i, xv);
+  n = n < child ? child : n;
+}
+
+/// forest_walk8 for a forest whose trees are at most `depth` levels deep: it walks exactly
+/// `depth` levels (a lane on a leaf stays there), so no step tests whether all lanes are done.
+template <bool WithNaN>
+inline float forest_walk8_bounded(const forest_view& f, const float* x, std::size_t t,
+                                  std::uint32_t depth, float acc) noexcept {
+  std::ptrdiff_t n0 = f.tree_roots[t + 0], n1 = f.tree_roots[t + 1];
+  std::ptrdiff_t n2 = f.tree_roots[t + 2], n3 = f.tree_roots[t + 3];
+  std::ptrdiff_t n4 = f.tree_roots[t + 4], n5 = f.tree_roots[t + 5];
+  std::ptrdiff_t n6 = f.tree_roots[t + 6], n7 = f.tree_roots[t + 7];
+  for (std::uint32_t d = 0; d < depth; ++d) {
+    forest_step_bounded<WithNaN>(f, x, n0);
+    forest_step_bounded<WithNaN>(f, x, n1);
+    forest_step_bounded<WithNaN>(f, x, n2);
+    forest_step_bounded<WithNaN>(f, x, n3);
+    forest_step_bounded<WithNaN>(f, x, n4);
+    forest_step_bounded<WithNaN>(f, x, n5);
+    forest_step_bounded<WithNaN>(f, x, n6);
+    forest_step_bounded<WithNaN>(f, x, n7);
+  }
+  // Tree order, as in forest_walk8: the sum stays bit-exact with XGBoost.
+  acc += f.split_value[static_cast<std::size_t>(n0)];
+  acc += f.split_value[static_cast<std::size_t>(n1)];
+  acc += f.split_value[static_cast<std::size_t>(n2)];
+  acc += f.split_value[static_cast<std::size_t>(n3)];
+  acc += f.split_value[static_cast<std::size_t>(n4)];
+  acc += f.split_value[static_cast<std::size_t>(n5)];
+  acc += f.split_value[static_cast<std::size_t>(n6)];
+  acc += f.split_value[static_cast<std::size_t>(n7)];
+  return acc;
+}
+
+/// evaluate_batch with the depth of every group of trees known (group_depth as computed by
+/// forest_group_depths(f), e.g. cached by a predictor); same results bit for bit.
+inline void evaluate_batch_bounded(const forest_view& f, const std::uint32_t* group_depth,
+                                   const float* x,
+                                   std::size_t rows, std::size_t stride, float* out) noexcept {
+  constexpr std::size_t block_rows = 64;
+  for (std::size_t r0 = 0; r0 < rows; r0 += block_rows) {
+    const std::size_t nr = rows - r0 < block_rows ? rows - r0 : block_rows;
+    bool has_nan[block_rows] = {};
+    float acc[block_rows];
+    for (std::size_t r = 0; r < nr; ++r) {
+      const float* row = x + (r0 + r) * stride;
+      for (std::uint32_t i = 0; i < f.num_features; ++i)
+        has_nan[r] = has_nan[r] || forest_is_nan(row[i]);
+      acc[r] = f.base_score;
+    }
+    std::size_t t = 0;
+    if (f.num_features != 0) {
+      for (; t + forest_lanes <= f.num_trees; t += forest_lanes) {
+        for (std::size_t r = 0; r < nr; ++r) {
+          const float* row = x + (r0 + r) * stride;
+          const std::uint32_t depth = group_depth[t / forest_lanes];
+          acc[r] = has_nan[r] ? forest_walk8_bounded<true>(f, row, t, depth, acc[r])
+                              : forest_walk8_bounded<false>(f, row, t, depth, acc[r]);
+        }
+      }
+    }
+    for (; t < f.num_trees; ++t)
+      for (std::size_t r = 0; r < nr; ++r)
+        acc[r] += f.split_value[forest_leaf(f, t, x + (r0 + r) * stride)];
+    for (std::size_t r = 0; r < nr; ++r) out[r0 + r] = acc[r];
+  }
+}
+
+}  // namespace detail
 
 /// Predictions of forest `f` for `rows` feature vectors stored row after row, `stride` floats
 /// apart (stride >= f.num_features), written to out[0 .. rows). Each result equals
@@ -5081,6 +5307,20 @@ struct prediction {
   bool complete() const noexcept { return unpredicted == 0; }
 };
 
+/// A model's predicted latency without the breakdown (predictor::latency).
+struct latency_summary {
+  /// Sum of the predicted kernels' latencies, in milliseconds; kernels without a prediction
+  /// add nothing: check complete() before trusting it as a model latency.
+  double latency_ms = 0.0;
+  /// Number of detected kernels, of those with a prediction, and of the others.
+  std::size_t kernels = 0;
+  std::size_t predicted = 0;
+  std::size_t unpredicted = 0;
+
+  /// True when every kernel got a prediction.
+  bool complete() const noexcept { return unpredicted == 0; }
+};
+
 /// A device's latency predictor. Holds the fusion rules and one forest per kernel kind, either
 /// owned (loaded at run time) or viewed (constexpr tables of a generated header).
 class predictor {
@@ -5089,12 +5329,13 @@ class predictor {
   predictor(predictor_info info, rule_set rules)
       : info_(std::move(info)), rules_(std::move(rules)) {}
   // Views of owned forests point into their storage, so copies re-derive them.
-  predictor(const predictor& o) : info_(o.info_), rules_(o.rules_), owned_(o.owned_), views_(o.views_) {
+  predictor(const predictor& o)
+      : info_(o.info_), rules_(o.rules_), owned_(o.owned_), views_(o.views_), depth_(o.depth_) {
     rebind();
   }
   predictor(predictor&& o) noexcept
       : info_(std::move(o.info_)), rules_(std::move(o.rules_)), owned_(std::move(o.owned_)),
-        views_(o.views_) {
+        views_(o.views_), depth_(std::move(o.depth_)) {
     rebind();
   }
   predictor& operator=(const predictor& o) {
@@ -5103,6 +5344,7 @@ class predictor {
       rules_ = o.rules_;
       owned_ = o.owned_;
       views_ = o.views_;
+      depth_ = o.depth_;
       rebind();
     }
     return *this;
@@ -5112,6 +5354,7 @@ class predictor {
     rules_ = std::move(o.rules_);
     owned_ = std::move(o.owned_);
     views_ = o.views_;
+    depth_ = std::move(o.depth_);
     rebind();
     return *this;
   }
@@ -5125,12 +5368,14 @@ class predictor {
     const auto i = index(k);
     owned_[i] = std::move(f);
     views_[i] = owned_[i]->view();
+    depth_[i] = detail::forest_group_depths(*views_[i]);
   }
   /// Installs a non-owning forest view (the tables must outlive the predictor).
   void set_forest(kernel_kind k, forest_view v) {
     const auto i = index(k);
     owned_[i].reset();
     views_[i] = v;
+    depth_[i] = detail::forest_group_depths(v);
   }
   /// True when the predictor has a forest for kind k.
   bool has_forest(kernel_kind k) const noexcept {
@@ -5158,23 +5403,89 @@ class predictor {
   /// (evaluate_batch), each with exactly the result predict_kernel would give.
   prediction predict(detection d) const {
     prediction p;
-    const std::size_t n = d.kernels.size();
-    p.kernels.assign(n, kernel_latency{0.0, kernel_status::no_model});
-    // Kernels grouped by kind, in kernel order within a kind (counting sort).
-    std::array<std::size_t, kernel_kind_count + 1> start{};
-    for (const kernel& k : d.kernels) ++start[static_cast<std::size_t>(k.kind) + 1];
-    for (std::size_t i = 0; i < kernel_kind_count; ++i) start[i + 1] += start[i];
-    std::vector<std::size_t> order(n);
-    {
-      std::array<std::size_t, kernel_kind_count + 1> fill = start;
-      for (std::size_t i = 0; i < n; ++i) order[fill[static_cast<std::size_t>(d.kernels[i].kind)]++] = i;
+    eval_scratch scratch;
+    evaluate_kernels(d.kernels, p.kernels, scratch);
+    for (const kernel_latency& l : p.kernels) {
+      if (l.status == kernel_status::predicted) {
+        p.latency_ms += l.latency_ms;
+        ++p.predicted;
+      } else {
+        ++p.unpredicted;
+      }
     }
+    p.detected = std::move(d);
+    return p;
+  }
+
+  /// Detects the kernels of g with this predictor's rules and predicts their latencies.
+  template <class G>
+  NNMETER_REQUIRES(is_op_graph_v<G>)
+  prediction predict(const G& g) const {
+    return predict(detect(g, rules_));
+  }
+
+  /// The latency of g without the breakdown: the same kernels and the same per-kernel values
+  /// as predict(g), summed in the same order, so latency_ms equals predict(g).latency_ms bit
+  /// for bit. Made for calling many times (NAS): it works in a per-thread workspace that is
+  /// reused from call to call, so a warm call does not allocate. Thread-safe.
+  template <class G>
+  NNMETER_REQUIRES(is_op_graph_v<G>)
+  latency_summary latency(const G& g) const {
+    struct workspace {
+      kernel_detector detector;
+      eval_scratch scratch;
+      std::vector<kernel_latency> latencies;
+    };
+    static thread_local workspace ws;
+    detect_options options;
+    options.costs = info_.features != feature_set::nnmeter;  // nn-Meter's vectors read no costs
+    const detection& d = ws.detector.run(g, rules_, options);
+    evaluate_kernels(d.kernels, ws.latencies, ws.scratch);
+    latency_summary s;
+    s.kernels = d.kernels.size();
+    for (const kernel_latency& l : ws.latencies) {
+      if (l.status == kernel_status::predicted) {
+        s.latency_ms += l.latency_ms;
+        ++s.predicted;
+      } else {
+        ++s.unpredicted;
+      }
+    }
+    return s;
+  }
+
+ private:
+  // Buffers of evaluate_kernels, reusable across calls.
+  struct eval_scratch {
+    std::vector<std::size_t> order;
     std::vector<float> rows;
     std::vector<std::size_t> which;
     std::vector<float> out;
     std::vector<std::size_t> sorted;
     std::vector<std::size_t> slot;
     std::vector<float> unique_rows;
+  };
+
+  // lat[i] = the latency of ks[i] (lat is resized to ks.size()).
+  void evaluate_kernels(const std::vector<kernel>& ks, std::vector<kernel_latency>& lat,
+                        eval_scratch& s) const {
+    const std::size_t n = ks.size();
+    lat.assign(n, kernel_latency{0.0, kernel_status::no_model});
+    // Kernels grouped by kind, in kernel order within a kind (counting sort).
+    std::array<std::size_t, kernel_kind_count + 1> start{};
+    for (const kernel& k : ks) ++start[static_cast<std::size_t>(k.kind) + 1];
+    for (std::size_t i = 0; i < kernel_kind_count; ++i) start[i + 1] += start[i];
+    std::vector<std::size_t>& order = s.order;
+    order.resize(n);
+    {
+      std::array<std::size_t, kernel_kind_count + 1> fill = start;
+      for (std::size_t i = 0; i < n; ++i) order[fill[static_cast<std::size_t>(ks[i].kind)]++] = i;
+    }
+    std::vector<float>& rows = s.rows;
+    std::vector<std::size_t>& which = s.which;
+    std::vector<std::size_t>& sorted = s.sorted;
+    std::vector<std::size_t>& slot = s.slot;
+    std::vector<float>& unique_rows = s.unique_rows;
     for (std::size_t kind = 0; kind < kernel_kind_count; ++kind) {
       if (start[kind] == start[kind + 1] || !views_[kind]) continue;
       const forest_view& f = *views_[kind];
@@ -5182,9 +5493,9 @@ class predictor {
       which.clear();
       for (std::size_t e = start[kind]; e < start[kind + 1]; ++e) {
         const std::size_t i = order[e];
-        const feature_vector fv = features(d.kernels[i], info_.features);
-        p.kernels[i].status = check_features(fv, f);
-        if (p.kernels[i].status != kernel_status::predicted) continue;
+        const feature_vector fv = features(ks[i], info_.features);
+        lat[i].status = check_features(fv, f);
+        if (lat[i].status != kernel_status::predicted) continue;
         for (double x : fv) rows.push_back(static_cast<float>(x));
         which.push_back(i);
       }
@@ -5208,31 +5519,14 @@ class predictor {
                              rows.begin() + static_cast<std::ptrdiff_t>((r + 1) * nf));
         slot[r] = unique_rows.size() / nf - 1;
       }
-      out.resize(unique_rows.size() / nf);
-      evaluate_batch(f, unique_rows.data(), out.size(), nf, out.data());
+      s.out.resize(unique_rows.size() / nf);
+      detail::evaluate_batch_bounded(f, depth_[kind].data(), unique_rows.data(), s.out.size(), nf,
+                                     s.out.data());
       for (std::size_t r = 0; r < which.size(); ++r)
-        p.kernels[which[r]] = {static_cast<double>(out[slot[r]]), kernel_status::predicted};
+        lat[which[r]] = {static_cast<double>(s.out[slot[r]]), kernel_status::predicted};
     }
-    for (const kernel_latency& l : p.kernels) {
-      if (l.status == kernel_status::predicted) {
-        p.latency_ms += l.latency_ms;
-        ++p.predicted;
-      } else {
-        ++p.unpredicted;
-      }
-    }
-    p.detected = std::move(d);
-    return p;
   }
 
-  /// Detects the kernels of g with this predictor's rules and predicts their latencies.
-  template <class G>
-  NNMETER_REQUIRES(is_op_graph_v<G>)
-  prediction predict(const G& g) const {
-    return predict(detect(g, rules_));
-  }
-
- private:
   // Whether a kernel's feature vector can be fed to forest f.
   static kernel_status check_features(const feature_vector& fv, const forest_view& f) noexcept {
     if (fv.empty()) return kernel_status::no_features;
@@ -5253,6 +5547,8 @@ class predictor {
   rule_set rules_;
   std::array<std::optional<forest>, kernel_kind_count> owned_{};
   std::array<std::optional<forest_view>, kernel_kind_count> views_{};
+  // Per kind: depth bound of each group of 8 trees (detail::forest_group_depths), for the walk.
+  std::array<std::vector<std::uint32_t>, kernel_kind_count> depth_{};
 };
 
 NNMETER_END_NAMESPACE

@@ -131,21 +131,39 @@ class py_int_set {
 
 /// The graph as the detector sees it: a normalised type and the producers of every node
 /// (compressed rows: the producers of node i are pred_data[pred_begin[i] .. pred_begin[i+1])).
+/// The type table outlives one graph (a reused kernel_detector interns each type once);
+/// `present` says which types the current graph uses.
 struct detect_input {
   std::vector<std::string> type_names;  // interned nn-Meter types
+  std::vector<char> present;            // per type: used by the current graph
   std::vector<int> type;                // per node, index into type_names
   std::vector<std::size_t> pred_begin{0};
   std::vector<int> pred_data;
 
+  /// Starts a graph of n nodes.
+  void reset(std::size_t n) {
+    std::fill(present.begin(), present.end(), static_cast<char>(0));
+    type.resize(n);
+    pred_begin.clear();
+    pred_begin.push_back(0);
+    pred_data.clear();
+  }
+  /// Id of type t, which the current graph uses from now on.
   int intern(std::string_view t) {
-    for (std::size_t i = 0; i < type_names.size(); ++i)
-      if (type_names[i] == t) return static_cast<int>(i);
+    for (std::size_t i = 0; i < type_names.size(); ++i) {
+      if (type_names[i] == t) {
+        present[i] = 1;
+        return static_cast<int>(i);
+      }
+    }
     type_names.emplace_back(t);
+    present.push_back(1);
     return static_cast<int>(type_names.size() - 1);
   }
+  /// Id of type t if the current graph uses it, else -1.
   int find(std::string_view t) const {
     for (std::size_t i = 0; i < type_names.size(); ++i)
-      if (type_names[i] == t) return static_cast<int>(i);
+      if (present[i] && type_names[i] == t) return static_cast<int>(i);
     return -1;
   }
 };
@@ -166,20 +184,22 @@ inline bool is_dummy_type(std::string_view t) noexcept {
 /// nn-Meter's kernel detector (KernelDetector + RuleSplitter + FusionAwareGraph) on a
 /// concrete graph, step for step: fuse multi-op blocks in rule order, order the nodes as
 /// networkx's topological sort does, grow kernels with union-find over fusible pairs, and list
-/// the groups by root.
+/// the groups by root. Its buffers are kept from one run to the next.
 class detector_core {
  public:
-  detector_core(detect_input in, const rule_set& rules) : in_(std::move(in)), rules_(rules) {}
-
-  /// `node_name(i)` names original node i in error messages.
+  /// Detects the groups of `in` under `rules` into out[0 .. returned count); elements of `out`
+  /// are reused. `node_name(i)` names original node i in error messages.
   template <class NameFn>
-  std::vector<detect_group> run(NameFn&& node_name) {
+  std::size_t run(detect_input& in, const rule_set& rules, NameFn&& node_name,
+                  std::vector<detect_group>& out) {
+    in_ = &in;
+    rules_ = &rules;
     build_work_graph();
-    for (const block_unit& unit : rules_.units())
+    for (const block_unit& unit : rules.units())
       for (const pattern& p : unit.variants) fuse_matches(p, unit.type);
     topological_sort(node_name);
     split();
-    return groups();
+    return groups(out);
   }
 
  private:
@@ -195,15 +215,17 @@ class detector_core {
   };
 
   void build_work_graph() {
-    const std::size_t n = in_.type.size();
+    const detect_input& in = *in_;
+    const std::size_t n = in.type.size();
+    w_.clear();
     w_.reserve(n + n / 2 + 8);  // fused nodes are appended; avoid moving nodes around
     w_.resize(n);
     next_member_.assign(n, -1);
     for (std::size_t i = 0; i < n; ++i) {
       work_node& wn = w_[i];
-      wn.type = in_.type[i];
-      for (std::size_t e = in_.pred_begin[i]; e < in_.pred_begin[i + 1]; ++e)
-        wn.in.push_back(in_.pred_data[e]);
+      wn.type = in.type[i];
+      for (std::size_t e = in.pred_begin[i]; e < in.pred_begin[i + 1]; ++e)
+        wn.in.push_back(in.pred_data[e]);
       wn.src = static_cast<node_index>(i);
       wn.first = wn.last = static_cast<int>(i);
     }
@@ -222,7 +244,7 @@ class detector_core {
       if (p.vertices[i].type == pattern_wildcard) {
         pt_[i] = -1;
       } else {
-        pt_[i] = in_.find(p.vertices[i].type);
+        pt_[i] = in_->find(p.vertices[i].type);
         if (pt_[i] < 0) return;  // a type the graph does not have: no match possible
       }
     }
@@ -233,7 +255,8 @@ class detector_core {
     pat_ = &p;
     // For each source vertex, the types its consumers in the pattern must have (a cheap
     // filter before the full test; it never rejects a real match).
-    need_.assign(k, {});
+    if (need_.size() < k) need_.resize(k);
+    for (std::size_t j = 0; j < k; ++j) need_[j].clear();
     for (std::size_t j = 0; j < k; ++j) {
       const std::vector<int>& ins = p.vertices[j].inputs;
       if (!ins.empty() && p.vertices[static_cast<std::size_t>(ins[0])].inputs.empty() && pt_[j] != -1)
@@ -244,7 +267,7 @@ class detector_core {
     matches_.clear();
     match_vertex(0);
     if (matches_.empty()) return;
-    const int t = in_.intern(unit_type);
+    const int t = in_->intern(unit_type);
     const std::size_t real = static_cast<std::size_t>(std::count_if(
         pt_.begin(), pt_.end(), [](int x) { return x != -1; }));
     for (std::size_t m = 0; m + real <= matches_.size(); m += real)
@@ -369,11 +392,17 @@ class detector_core {
   template <class NameFn>
   void topological_sort(NameFn&& node_name) {
     const std::size_t n = w_.size();
-    std::vector<int> order;  // networkx node insertion order
+    std::vector<int>& order = order_;  // networkx node insertion order
+    order.clear();
     order.reserve(n);
-    std::vector<char> added(n, 0);
-    std::vector<small_vector<child_edges, 4>> succ(n);  // (child, multiplicity), first-seen order
-    std::vector<int> indegree(n, 0);
+    std::vector<char>& added = added_;
+    added.assign(n, 0);
+    // (child, multiplicity) per node, first-seen order
+    std::vector<small_vector<child_edges, 4>>& succ = succ_;
+    if (succ.size() < n) succ.resize(n);
+    for (std::size_t v = 0; v < n; ++v) succ[v].clear();
+    std::vector<int>& indegree = indegree_;
+    indegree.assign(n, 0);
     auto add_node = [&](int v) {
       if (!added[static_cast<std::size_t>(v)]) {
         added[static_cast<std::size_t>(v)] = 1;
@@ -402,10 +431,11 @@ class detector_core {
     }
     dag_.clear();
     dag_.reserve(alive);
-    std::vector<int> gen;
+    std::vector<int>& gen = gen_;
+    gen.clear();
     for (int v : order)
       if (indegree[static_cast<std::size_t>(v)] == 0) gen.push_back(v);
-    std::vector<int> next;
+    std::vector<int>& next = next_;
     while (!gen.empty()) {
       next.clear();
       for (int v : gen) {
@@ -439,7 +469,8 @@ class detector_core {
 
   void split() {
     const std::size_t n = dag_.size();
-    std::vector<std::size_t> rev(w_.size(), 0);
+    std::vector<std::size_t>& rev = rev_;
+    rev.assign(w_.size(), 0);
     for (std::size_t i = 0; i < n; ++i) rev[static_cast<std::size_t>(dag_[i])] = i;
     pool_.assign(n, py_int_set());
     outb_.resize(n);
@@ -451,15 +482,16 @@ class detector_core {
     parent_.resize(n);
     for (std::size_t i = 0; i < n; ++i) parent_[i] = i;
     // Fusible pairs as a type-id matrix, so the loop compares integers.
-    const std::size_t nt = in_.type_names.size();
-    std::vector<char> fusible(nt * nt, 0);
-    for (const auto& pr : rules_.fusible_pairs()) {
-      const int a = in_.find(pr.first);
-      const int b = in_.find(pr.second);
+    const std::size_t nt = in_->type_names.size();
+    std::vector<char>& fusible = fusible_;
+    fusible.assign(nt * nt, 0);
+    for (const auto& pr : rules_->fusible_pairs()) {
+      const int a = in_->find(pr.first);
+      const int b = in_->find(pr.second);
       if (a >= 0 && b >= 0) fusible[static_cast<std::size_t>(a) * nt + static_cast<std::size_t>(b)] = 1;
     }
-    const int mon = rules_.mon();
-    std::vector<std::int64_t> frontier;
+    const int mon = rules_->mon();
+    std::vector<std::int64_t>& frontier = frontier_;
     std::ptrdiff_t i = -1;
     while (i < static_cast<std::ptrdiff_t>(n) - 1) {
       ++i;
@@ -493,28 +525,39 @@ class detector_core {
     }
   }
 
-  std::vector<detect_group> groups() {
+  std::size_t groups(std::vector<detect_group>& out) {
     const std::size_t n = dag_.size();
     // Members of each root, in topological order (compressed rows).
-    std::vector<std::size_t> root_of(n);
-    std::vector<std::size_t> count(n + 1, 0);
+    std::vector<std::size_t>& root_of = root_of_;
+    root_of.resize(n);
+    std::vector<std::size_t>& count = count_;
+    count.assign(n + 1, 0);
     for (std::size_t i = 0; i < n; ++i) {
       root_of[i] = find(i);
       ++count[root_of[i] + 1];
     }
     for (std::size_t r = 0; r < n; ++r) count[r + 1] += count[r];
-    std::vector<std::size_t> rows(n);
-    std::vector<std::size_t> fill(count.begin(), count.end() - 1);
+    std::vector<std::size_t>& rows = rows_;
+    rows.resize(n);
+    std::vector<std::size_t>& fill = fill_;
+    fill.assign(count.begin(), count.end() - 1);
     for (std::size_t i = 0; i < n; ++i) rows[fill[root_of[i]]++] = i;
 
-    std::vector<char> dummy(in_.type_names.size());
-    for (std::size_t t = 0; t < dummy.size(); ++t) dummy[t] = is_dummy_type(in_.type_names[t]) ? 1 : 0;
-    std::vector<detect_group> out;
+    const detect_input& in = *in_;
+    std::vector<char>& dummy = dummy_;
+    dummy.resize(in.type_names.size());
+    for (std::size_t t = 0; t < dummy.size(); ++t) dummy[t] = is_dummy_type(in.type_names[t]) ? 1 : 0;
+    std::size_t ng = 0;
     out.reserve(n);
-    std::vector<std::ptrdiff_t> group_of_root(n, -1);
+    std::vector<std::ptrdiff_t>& group_of_root = group_of_root_;
+    group_of_root.assign(n, -1);
     for (std::size_t r = 0; r < n; ++r) {
       if (count[r] == count[r + 1]) continue;
-      detect_group g;
+      if (ng == out.size()) out.emplace_back();
+      detect_group& g = out[ng];
+      g.nodes.clear();
+      g.op.clear();
+      g.out_groups.clear();
       g.root = at(dag_[r]).src;
       for (std::size_t e = count[r]; e < count[r + 1]; ++e) {
         const work_node& wn = at(dag_[rows[e]]);
@@ -523,10 +566,10 @@ class detector_core {
         const auto t = static_cast<std::size_t>(wn.type);
         if (dummy[t]) continue;
         if (!g.op.empty()) g.op += '-';
-        g.op += in_.type_names[t];
+        g.op += in.type_names[t];
       }
-      group_of_root[r] = static_cast<std::ptrdiff_t>(out.size());
-      out.push_back(std::move(g));
+      group_of_root[r] = static_cast<std::ptrdiff_t>(ng);
+      ++ng;
     }
     for (std::size_t r = 0; r < n; ++r) {
       if (group_of_root[r] < 0) continue;
@@ -539,11 +582,11 @@ class detector_core {
           g.out_groups.push_back(static_cast<std::size_t>(target));
       });
     }
-    return out;
+    return ng;
   }
 
-  detect_input in_;
-  const rule_set& rules_;
+  detect_input* in_ = nullptr;
+  const rule_set* rules_ = nullptr;
   std::vector<work_node> w_;
   std::vector<int> next_member_;
   // matcher state
@@ -559,6 +602,13 @@ class detector_core {
   std::vector<py_int_set> pool_;
   std::vector<std::size_t> outb_;
   std::vector<std::size_t> parent_;
+  // scratch kept between runs
+  std::vector<int> order_, indegree_, gen_, next_;
+  std::vector<char> added_, fusible_, dummy_;
+  std::vector<small_vector<child_edges, 4>> succ_;
+  std::vector<std::int64_t> frontier_;
+  std::vector<std::size_t> rev_, root_of_, count_, rows_, fill_;
+  std::vector<std::ptrdiff_t> group_of_root_;
 };
 
 template <class G>
@@ -583,12 +633,11 @@ std::string_view node_rule_type(const G& g, node_id_t<G> n, std::string& storage
   return nnmeter_type(k);
 }
 
+// Replaces the contents of `out` with the shapes of range r (keeps out's capacity).
 template <class Range>
-std::vector<tensor_shape> to_shapes(const Range& r) {
-  std::vector<tensor_shape> out;
-  if constexpr (std::is_same_v<Range, std::vector<tensor_shape>>) out.reserve(r.size());
+void assign_shapes(std::vector<tensor_shape>& out, const Range& r) {
+  out.clear();
   for (const tensor_shape& s : r) out.push_back(s);
-  return out;
 }
 
 // Gives contiguous shape storage for a range: the range's own when it is a std::vector of
@@ -606,24 +655,58 @@ const std::vector<tensor_shape>& as_shape_vector(const Range& r, std::vector<ten
 
 }  // namespace detail
 
-/// Detects the kernels of graph `g` under `rules`, exactly as nn-Meter's kernel detector does
-/// (same kernels, order, names, configurations and neighbours), without its crashes: nodes of
-/// any type are kept, groups without a kernel are listed in `free_nodes`. Throws graph_error
-/// on a cycle or an operand naming no node.
+/// Options of kernel detection.
+struct detect_options {
+  /// Compute kernel::flops and kernel::bytes (they feed only feature_set::extended). Off, both
+  /// stay 0 and detection is a little faster.
+  bool costs = true;
+};
+
+/// Reusable kernel detection. detect() allocates its result afresh; a kernel_detector keeps
+/// every buffer, the result's kernels included, from one run to the next, so detecting many
+/// graphs (a NAS loop) stops allocating once it is warm. One instance per thread.
+class kernel_detector {
+ public:
+  /// Detects the kernels of `g` under `rules` (same result as detect()). The reference stays
+  /// valid until the next run() or take().
+  template <class G>
+  NNMETER_REQUIRES(is_op_graph_v<G>)
+  const detection& run(const G& g, const rule_set& rules, const detect_options& options = {});
+
+  /// The last result.
+  const detection& result() const noexcept { return result_; }
+  /// Moves the last result out.
+  detection take() noexcept { return std::move(result_); }
+
+ private:
+  detail::detect_input in_;
+  detail::detector_core core_;
+  std::vector<detail::detect_group> groups_;
+  detection result_;
+  std::vector<std::ptrdiff_t> kernel_of_group_;
+  std::vector<std::ptrdiff_t> kernel_of_node_;
+  std::vector<char> consumed_outside_;
+  std::vector<char> has_consumer_;
+  std::vector<tensor_shape> in_buffer_;
+  std::vector<tensor_shape> out_buffer_;
+  std::string storage_;
+};
+
 template <class G>
 NNMETER_REQUIRES(is_op_graph_v<G>)
-detection detect(const G& g, const rule_set& rules) {
+const detection& kernel_detector::run(const G& g, const rule_set& rules,
+                                      const detect_options& options) {
   static_assert(is_op_graph_v<G>,
                 "G does not model nnmeter::op_graph: specialise nnmeter::graph_traits<G> "
                 "(see docs/concepts.md)");
   using traits = graph_traits<G>;
   using id = node_id_t<G>;
   const std::size_t n = traits::num_nodes(g);
-  detail::detect_input in;
-  in.type.resize(n);
+  detail::detect_input& in = in_;
+  in.reset(n);
   in.pred_begin.reserve(n + 1);
   in.pred_data.reserve(n + n / 2);
-  std::string storage;
+  std::string& storage = storage_;
   int kind_type[op_kind_count];  // interned type of each op kind, once seen (not for `other`)
   for (int& t : kind_type) t = -1;
   for (std::size_t i = 0; i < n; ++i) {
@@ -645,29 +728,47 @@ detection detect(const G& g, const rule_set& rules) {
     }
     in.pred_begin.push_back(in.pred_data.size());
   }
-  detail::detector_core core(std::move(in), rules);
-  std::vector<detail::detect_group> groups =
-      core.run([&](node_index i) { return detail::node_display_name(g, static_cast<id>(i)); });
+  std::vector<detail::detect_group>& groups = groups_;
+  const std::size_t ng = core_.run(
+      in, rules, [&](node_index i) { return detail::node_display_name(g, static_cast<id>(i)); },
+      groups);
 
-  detection result;
-  result.groups = groups.size();
-  result.kernels.reserve(groups.size());
-  std::vector<std::ptrdiff_t> kernel_of_group(groups.size(), -1);
-  std::vector<std::ptrdiff_t> kernel_of_node(n, -1);
-  for (std::size_t gi = 0; gi < groups.size(); ++gi) {
-    detail::detect_group& grp = groups[gi];
+  detection& result = result_;
+  result.groups = ng;
+  result.free_nodes.clear();
+  std::vector<kernel>& kernels = result.kernels;
+  kernels.reserve(ng);
+  std::size_t nk = 0;
+  std::vector<std::ptrdiff_t>& kernel_of_group = kernel_of_group_;
+  kernel_of_group.assign(ng, -1);
+  std::vector<std::ptrdiff_t>& kernel_of_node = kernel_of_node_;
+  kernel_of_node.assign(n, -1);
+  for (std::size_t gi = 0; gi < ng; ++gi) {
+    const detail::detect_group& grp = groups[gi];
     if (grp.op.empty()) {
       for (node_index m : grp.nodes) result.free_nodes.push_back(m);
       continue;
     }
-    kernel k;
-    k.op = grp.op;
-    k.name = grp.op + "#" + std::to_string(gi);
+    if (nk == kernels.size()) kernels.emplace_back();
+    kernel& k = kernels[nk];
+    k.op.assign(grp.op);
+    k.name.assign(grp.op);
+    k.name += '#';
+    {
+      char digits[24];
+      std::size_t len = 0;
+      std::size_t x = gi;
+      do {
+        digits[len++] = static_cast<char>('0' + x % 10);
+        x /= 10;
+      } while (x != 0);
+      while (len > 0) k.name += digits[--len];
+    }
     k.kind = kernel_kind_of(k.op);
-    k.nodes = std::move(grp.nodes);
+    k.nodes.assign(grp.nodes.begin(), grp.nodes.end());
     const id root = static_cast<id>(grp.root);
-    k.input_tensors = detail::to_shapes(traits::input_shapes(g, root));
-    k.output_tensors = detail::to_shapes(traits::output_shapes(g, root));
+    detail::assign_shapes(k.input_tensors, traits::input_shapes(g, root));
+    detail::assign_shapes(k.output_tensors, traits::output_shapes(g, root));
     const std::string_view root_type = detail::node_rule_type(g, root, storage);
     // nn-Meter's convert_nodes: element-wise ops with a scalar operand report the tensor
     // operand's shape for every operand.
@@ -681,6 +782,10 @@ detection detect(const G& g, const rule_set& rules) {
     const std::size_t dash = k.op.find('-');
     if (k.op.compare(0, dash, "hswish") == 0 && k.input_tensors.size() > 1)
       k.input_tensors.resize(1);
+    k.inputh.reset();
+    k.inputw.reset();
+    k.cin.reset();
+    k.cout.reset();
     if (!k.input_tensors.empty()) {
       const tensor_shape& x = k.input_tensors[0];
       if (x.rank() == 4) {
@@ -693,32 +798,44 @@ detection detect(const G& g, const rule_set& rules) {
       k.cout = k.output_tensors[0].back();
     const auto& a = traits::attrs(g, root);
     const attributes& ra = a;
+    k.ks.reset();
+    k.strides.reset();
     if (ra.has_window()) {
       k.ks = ra.kernel;
       k.strides = ra.strides;
     }
     const op_kind root_op = traits::op(g, root);
+    k.split_dim.reset();
     if (root_op == op_kind::split) k.split_dim = ra.axis;
     k.dilations = ra.dilations;
     k.groups = ra.groups;
+    k.elem = dtype::f32;
     if constexpr (has_elem_types_v<G>) k.elem = traits::elem_type(g, root);
-    kernel_of_group[gi] = static_cast<std::ptrdiff_t>(result.kernels.size());
-    for (node_index m : k.nodes) kernel_of_node[m] = static_cast<std::ptrdiff_t>(result.kernels.size());
-    result.kernels.push_back(std::move(k));
+    k.flops = 0.0;
+    k.bytes = 0.0;
+    k.inbounds.clear();
+    k.outbounds.clear();
+    kernel_of_group[gi] = static_cast<std::ptrdiff_t>(nk);
+    for (node_index m : k.nodes) kernel_of_node[m] = static_cast<std::ptrdiff_t>(nk);
+    ++nk;
   }
+  kernels.resize(nk);
   // Connections in nn-Meter's order: successors by root, predecessors appended as found.
-  for (std::size_t gi = 0; gi < groups.size(); ++gi) {
+  for (std::size_t gi = 0; gi < ng; ++gi) {
     if (kernel_of_group[gi] < 0) continue;
     const auto ki = static_cast<std::size_t>(kernel_of_group[gi]);
     for (std::size_t target : groups[gi].out_groups) {
       const auto kt = static_cast<std::size_t>(kernel_of_group[target]);
-      result.kernels[ki].outbounds.push_back(kt);
-      result.kernels[kt].inbounds.push_back(ki);
+      kernels[ki].outbounds.push_back(kt);
+      kernels[kt].inbounds.push_back(ki);
     }
   }
+  if (!options.costs) return result;
   // FLOPs and memory traffic: weights, operands from outside the kernel, outputs used outside.
-  std::vector<char> consumed_outside(n, 0);
-  std::vector<char> has_consumer(n, 0);
+  std::vector<char>& consumed_outside = consumed_outside_;
+  consumed_outside.assign(n, 0);
+  std::vector<char>& has_consumer = has_consumer_;
+  has_consumer.assign(n, 0);
   for (std::size_t i = 0; i < n; ++i) {
     for (auto p : traits::predecessors(g, static_cast<id>(i))) {
       const auto pi = static_cast<std::size_t>(p);
@@ -726,17 +843,15 @@ detection detect(const G& g, const rule_set& rules) {
       if (kernel_of_node[pi] != kernel_of_node[i]) consumed_outside[pi] = 1;
     }
   }
-  std::vector<tensor_shape> in_buffer;
-  std::vector<tensor_shape> out_buffer;
-  for (kernel& k : result.kernels) {
+  for (kernel& k : kernels) {
     const double elem_bytes = static_cast<double>(size_of(k.elem));
     const std::ptrdiff_t self = kernel_of_node[k.nodes.front()];
     for (node_index m : k.nodes) {
       const id v = static_cast<id>(m);
       const auto& in_range = traits::input_shapes(g, v);
       const auto& out_range = traits::output_shapes(g, v);
-      const std::vector<tensor_shape>& ins = detail::as_shape_vector(in_range, in_buffer);
-      const std::vector<tensor_shape>& outs = detail::as_shape_vector(out_range, out_buffer);
+      const std::vector<tensor_shape>& ins = detail::as_shape_vector(in_range, in_buffer_);
+      const std::vector<tensor_shape>& outs = detail::as_shape_vector(out_range, out_buffer_);
       const attributes& ma = traits::attrs(g, v);
       const node_cost c = cost_of(traits::op(g, v), ins.data(), ins.size(), outs.data(), outs.size(), ma);
       k.flops += c.flops;
@@ -752,6 +867,18 @@ detection detect(const G& g, const rule_set& rules) {
     }
   }
   return result;
+}
+
+/// Detects the kernels of graph `g` under `rules`, exactly as nn-Meter's kernel detector does
+/// (same kernels, order, names, configurations and neighbours), without its crashes: nodes of
+/// any type are kept, groups without a kernel are listed in `free_nodes`. Throws graph_error
+/// on a cycle or an operand naming no node. For many graphs in a row, reuse a kernel_detector.
+template <class G>
+NNMETER_REQUIRES(is_op_graph_v<G>)
+detection detect(const G& g, const rule_set& rules, const detect_options& options = {}) {
+  kernel_detector d;
+  d.run(g, rules, options);
+  return d.take();
 }
 
 /// The kernels of `g` under `rules` (see detect()).

@@ -79,6 +79,20 @@ struct prediction {
   bool complete() const noexcept { return unpredicted == 0; }
 };
 
+/// A model's predicted latency without the breakdown (predictor::latency).
+struct latency_summary {
+  /// Sum of the predicted kernels' latencies, in milliseconds; kernels without a prediction
+  /// add nothing: check complete() before trusting it as a model latency.
+  double latency_ms = 0.0;
+  /// Number of detected kernels, of those with a prediction, and of the others.
+  std::size_t kernels = 0;
+  std::size_t predicted = 0;
+  std::size_t unpredicted = 0;
+
+  /// True when every kernel got a prediction.
+  bool complete() const noexcept { return unpredicted == 0; }
+};
+
 /// A device's latency predictor. Holds the fusion rules and one forest per kernel kind, either
 /// owned (loaded at run time) or viewed (constexpr tables of a generated header).
 class predictor {
@@ -87,12 +101,13 @@ class predictor {
   predictor(predictor_info info, rule_set rules)
       : info_(std::move(info)), rules_(std::move(rules)) {}
   // Views of owned forests point into their storage, so copies re-derive them.
-  predictor(const predictor& o) : info_(o.info_), rules_(o.rules_), owned_(o.owned_), views_(o.views_) {
+  predictor(const predictor& o)
+      : info_(o.info_), rules_(o.rules_), owned_(o.owned_), views_(o.views_), depth_(o.depth_) {
     rebind();
   }
   predictor(predictor&& o) noexcept
       : info_(std::move(o.info_)), rules_(std::move(o.rules_)), owned_(std::move(o.owned_)),
-        views_(o.views_) {
+        views_(o.views_), depth_(std::move(o.depth_)) {
     rebind();
   }
   predictor& operator=(const predictor& o) {
@@ -101,6 +116,7 @@ class predictor {
       rules_ = o.rules_;
       owned_ = o.owned_;
       views_ = o.views_;
+      depth_ = o.depth_;
       rebind();
     }
     return *this;
@@ -110,6 +126,7 @@ class predictor {
     rules_ = std::move(o.rules_);
     owned_ = std::move(o.owned_);
     views_ = o.views_;
+    depth_ = std::move(o.depth_);
     rebind();
     return *this;
   }
@@ -123,12 +140,14 @@ class predictor {
     const auto i = index(k);
     owned_[i] = std::move(f);
     views_[i] = owned_[i]->view();
+    depth_[i] = detail::forest_group_depths(*views_[i]);
   }
   /// Installs a non-owning forest view (the tables must outlive the predictor).
   void set_forest(kernel_kind k, forest_view v) {
     const auto i = index(k);
     owned_[i].reset();
     views_[i] = v;
+    depth_[i] = detail::forest_group_depths(v);
   }
   /// True when the predictor has a forest for kind k.
   bool has_forest(kernel_kind k) const noexcept {
@@ -156,23 +175,89 @@ class predictor {
   /// (evaluate_batch), each with exactly the result predict_kernel would give.
   prediction predict(detection d) const {
     prediction p;
-    const std::size_t n = d.kernels.size();
-    p.kernels.assign(n, kernel_latency{0.0, kernel_status::no_model});
-    // Kernels grouped by kind, in kernel order within a kind (counting sort).
-    std::array<std::size_t, kernel_kind_count + 1> start{};
-    for (const kernel& k : d.kernels) ++start[static_cast<std::size_t>(k.kind) + 1];
-    for (std::size_t i = 0; i < kernel_kind_count; ++i) start[i + 1] += start[i];
-    std::vector<std::size_t> order(n);
-    {
-      std::array<std::size_t, kernel_kind_count + 1> fill = start;
-      for (std::size_t i = 0; i < n; ++i) order[fill[static_cast<std::size_t>(d.kernels[i].kind)]++] = i;
+    eval_scratch scratch;
+    evaluate_kernels(d.kernels, p.kernels, scratch);
+    for (const kernel_latency& l : p.kernels) {
+      if (l.status == kernel_status::predicted) {
+        p.latency_ms += l.latency_ms;
+        ++p.predicted;
+      } else {
+        ++p.unpredicted;
+      }
     }
+    p.detected = std::move(d);
+    return p;
+  }
+
+  /// Detects the kernels of g with this predictor's rules and predicts their latencies.
+  template <class G>
+  NNMETER_REQUIRES(is_op_graph_v<G>)
+  prediction predict(const G& g) const {
+    return predict(detect(g, rules_));
+  }
+
+  /// The latency of g without the breakdown: the same kernels and the same per-kernel values
+  /// as predict(g), summed in the same order, so latency_ms equals predict(g).latency_ms bit
+  /// for bit. Made for calling many times (NAS): it works in a per-thread workspace that is
+  /// reused from call to call, so a warm call does not allocate. Thread-safe.
+  template <class G>
+  NNMETER_REQUIRES(is_op_graph_v<G>)
+  latency_summary latency(const G& g) const {
+    struct workspace {
+      kernel_detector detector;
+      eval_scratch scratch;
+      std::vector<kernel_latency> latencies;
+    };
+    static thread_local workspace ws;
+    detect_options options;
+    options.costs = info_.features != feature_set::nnmeter;  // nn-Meter's vectors read no costs
+    const detection& d = ws.detector.run(g, rules_, options);
+    evaluate_kernels(d.kernels, ws.latencies, ws.scratch);
+    latency_summary s;
+    s.kernels = d.kernels.size();
+    for (const kernel_latency& l : ws.latencies) {
+      if (l.status == kernel_status::predicted) {
+        s.latency_ms += l.latency_ms;
+        ++s.predicted;
+      } else {
+        ++s.unpredicted;
+      }
+    }
+    return s;
+  }
+
+ private:
+  // Buffers of evaluate_kernels, reusable across calls.
+  struct eval_scratch {
+    std::vector<std::size_t> order;
     std::vector<float> rows;
     std::vector<std::size_t> which;
     std::vector<float> out;
     std::vector<std::size_t> sorted;
     std::vector<std::size_t> slot;
     std::vector<float> unique_rows;
+  };
+
+  // lat[i] = the latency of ks[i] (lat is resized to ks.size()).
+  void evaluate_kernels(const std::vector<kernel>& ks, std::vector<kernel_latency>& lat,
+                        eval_scratch& s) const {
+    const std::size_t n = ks.size();
+    lat.assign(n, kernel_latency{0.0, kernel_status::no_model});
+    // Kernels grouped by kind, in kernel order within a kind (counting sort).
+    std::array<std::size_t, kernel_kind_count + 1> start{};
+    for (const kernel& k : ks) ++start[static_cast<std::size_t>(k.kind) + 1];
+    for (std::size_t i = 0; i < kernel_kind_count; ++i) start[i + 1] += start[i];
+    std::vector<std::size_t>& order = s.order;
+    order.resize(n);
+    {
+      std::array<std::size_t, kernel_kind_count + 1> fill = start;
+      for (std::size_t i = 0; i < n; ++i) order[fill[static_cast<std::size_t>(ks[i].kind)]++] = i;
+    }
+    std::vector<float>& rows = s.rows;
+    std::vector<std::size_t>& which = s.which;
+    std::vector<std::size_t>& sorted = s.sorted;
+    std::vector<std::size_t>& slot = s.slot;
+    std::vector<float>& unique_rows = s.unique_rows;
     for (std::size_t kind = 0; kind < kernel_kind_count; ++kind) {
       if (start[kind] == start[kind + 1] || !views_[kind]) continue;
       const forest_view& f = *views_[kind];
@@ -180,9 +265,9 @@ class predictor {
       which.clear();
       for (std::size_t e = start[kind]; e < start[kind + 1]; ++e) {
         const std::size_t i = order[e];
-        const feature_vector fv = features(d.kernels[i], info_.features);
-        p.kernels[i].status = check_features(fv, f);
-        if (p.kernels[i].status != kernel_status::predicted) continue;
+        const feature_vector fv = features(ks[i], info_.features);
+        lat[i].status = check_features(fv, f);
+        if (lat[i].status != kernel_status::predicted) continue;
         for (double x : fv) rows.push_back(static_cast<float>(x));
         which.push_back(i);
       }
@@ -206,31 +291,14 @@ class predictor {
                              rows.begin() + static_cast<std::ptrdiff_t>((r + 1) * nf));
         slot[r] = unique_rows.size() / nf - 1;
       }
-      out.resize(unique_rows.size() / nf);
-      evaluate_batch(f, unique_rows.data(), out.size(), nf, out.data());
+      s.out.resize(unique_rows.size() / nf);
+      detail::evaluate_batch_bounded(f, depth_[kind].data(), unique_rows.data(), s.out.size(), nf,
+                                     s.out.data());
       for (std::size_t r = 0; r < which.size(); ++r)
-        p.kernels[which[r]] = {static_cast<double>(out[slot[r]]), kernel_status::predicted};
+        lat[which[r]] = {static_cast<double>(s.out[slot[r]]), kernel_status::predicted};
     }
-    for (const kernel_latency& l : p.kernels) {
-      if (l.status == kernel_status::predicted) {
-        p.latency_ms += l.latency_ms;
-        ++p.predicted;
-      } else {
-        ++p.unpredicted;
-      }
-    }
-    p.detected = std::move(d);
-    return p;
   }
 
-  /// Detects the kernels of g with this predictor's rules and predicts their latencies.
-  template <class G>
-  NNMETER_REQUIRES(is_op_graph_v<G>)
-  prediction predict(const G& g) const {
-    return predict(detect(g, rules_));
-  }
-
- private:
   // Whether a kernel's feature vector can be fed to forest f.
   static kernel_status check_features(const feature_vector& fv, const forest_view& f) noexcept {
     if (fv.empty()) return kernel_status::no_features;
@@ -251,6 +319,8 @@ class predictor {
   rule_set rules_;
   std::array<std::optional<forest>, kernel_kind_count> owned_{};
   std::array<std::optional<forest_view>, kernel_kind_count> views_{};
+  // Per kind: depth bound of each group of 8 trees (detail::forest_group_depths), for the walk.
+  std::array<std::vector<std::uint32_t>, kernel_kind_count> depth_{};
 };
 
 NNMETER_END_NAMESPACE

@@ -60,3 +60,45 @@ TEST_CASE("evaluate_batch equals evaluate bit for bit, NaN rows included") {
     }
   }
 }
+
+TEST_CASE("the depth-bounded batch walk equals evaluate bit for bit") {
+  std::mt19937 rng(21);
+  for (std::size_t trees : {8u, 9u, 64u, 301u}) {
+    const nnmeter::forest f = random_forest(trees, 4, rng);
+    const std::vector<std::uint32_t> depths = nnmeter::detail::forest_group_depths(f.view());
+    REQUIRE(depths.size() == trees / 8);
+    const std::size_t rows = 70;
+    std::vector<float> x(rows * 4);
+    std::uniform_real_distribution<float> u(-1.2f, 1.2f);
+    for (std::size_t i = 0; i < x.size(); ++i)
+      x[i] = (rng() % 11 == 0) ? std::numeric_limits<float>::quiet_NaN() : u(rng);
+    std::vector<float> out(rows);
+    nnmeter::detail::evaluate_batch_bounded(f.view(), depths.data(), x.data(), rows, 4, out.data());
+    for (std::size_t r = 0; r < rows; ++r) {
+      const float one = nnmeter::evaluate(f.view(), x.data() + r * 4);
+      INFO("trees " << trees << " row " << r);
+      CHECK(std::memcmp(&one, &out[r], sizeof(float)) == 0);
+    }
+  }
+}
+
+TEST_CASE("forest_group_depths gives each group of 8 trees its deepest path") {
+  std::mt19937 rng(3);
+  const nnmeter::forest f = random_forest(20, 3, rng);  // complete trees of depth 0..6
+  const std::vector<std::uint32_t> depths = nnmeter::detail::forest_group_depths(f.view());
+  REQUIRE(depths.size() == 2);
+  for (std::size_t g = 0; g < 2; ++g) {
+    std::uint32_t expect = 0;
+    for (std::size_t t = 8 * g; t < 8 * g + 8; ++t) {
+      // a complete tree of n nodes has depth log2(n + 1) - 1
+      std::size_t n = f.view().tree_end(t) - f.view().tree_begin(t) + 1;
+      std::uint32_t d = 0;
+      while (n > 2) {
+        n /= 2;
+        ++d;
+      }
+      expect = d > expect ? d : expect;
+    }
+    CHECK(depths[g] == expect);
+  }
+}

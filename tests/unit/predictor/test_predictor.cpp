@@ -167,3 +167,72 @@ TEST_CASE("graph prediction equals kernel-by-kernel prediction, repeated kernels
   CHECK(r.latency_ms == sum);
   CHECK(r.kernels[0].latency_ms == r.kernels[5].latency_ms);
 }
+
+TEST_CASE("latency() equals predict() bit for bit, call after call, graph after graph") {
+  std::mt19937 rng(5);
+  auto random_forest = [&](std::uint32_t nf, int trees) {
+    // XGBoost-like unbalanced trees: leaves are split at random, children appended.
+    nnmeter::forest f;
+    f.num_features = nf;
+    f.base_score = 0.125f;
+    std::uniform_real_distribution<float> thr(0.0f, 200.0f);
+    std::uniform_int_distribution<std::uint32_t> feat(0, nf - 1);
+    for (int t = 0; t < trees; ++t) {
+      const auto root = static_cast<std::int32_t>(f.left.size());
+      f.tree_roots.push_back(static_cast<std::uint32_t>(root));
+      f.left.push_back(-1);
+      f.feature.push_back(0);
+      f.split_value.push_back(thr(rng) / 1000.0f);
+      f.default_left.push_back(0);
+      const int splits = static_cast<int>(rng() % 12);
+      for (int s = 0; s < splits; ++s) {
+        // split a random leaf of this tree
+        std::vector<std::size_t> leaves;
+        for (std::size_t n = static_cast<std::size_t>(root); n < f.left.size(); ++n)
+          if (f.left[n] < 0) leaves.push_back(n);
+        const std::size_t n = leaves[rng() % leaves.size()];
+        f.left[n] = static_cast<std::int32_t>(f.left.size());
+        f.feature[n] = feat(rng);
+        f.split_value[n] = thr(rng);
+        for (int c = 0; c < 2; ++c) {
+          f.left.push_back(-1);
+          f.feature.push_back(0);
+          f.split_value.push_back(thr(rng) / 1000.0f);
+          f.default_left.push_back(0);
+        }
+      }
+    }
+    f.validate();
+    return f;
+  };
+  for (nnmeter::feature_set fs : {nnmeter::feature_set::nnmeter, nnmeter::feature_set::extended}) {
+    nnmeter::predictor p = make_predictor(fs);
+    const auto conv_n = static_cast<std::uint32_t>(
+        nnmeter::feature_count(nnmeter::kernel_kind::conv_bn_relu, fs));
+    const auto fc_n =
+        static_cast<std::uint32_t>(nnmeter::feature_count(nnmeter::kernel_kind::fc, fs));
+    p.set_forest(nnmeter::kernel_kind::conv_bn_relu, random_forest(conv_n, 45));
+    p.set_forest(nnmeter::kernel_kind::fc, random_forest(fc_n, 16));
+    // no forest for gap: its kernels are unpredicted in both paths
+    nnmeter::graph_builder b;
+    auto x = b.input({1, 56, 56, 16});
+    for (int i = 0; i < 5; ++i) x = b.conv_bn_relu(x, 16 + 8 * (i % 2), 3, 1 + i % 2);
+    const nnmeter::graph g2 = std::move(b).build();
+    const nnmeter::graph g1 = small_net();
+    for (int round = 0; round < 3; ++round) {
+      for (const nnmeter::graph* g : {&g1, &g2}) {
+        const nnmeter::prediction full = p.predict(*g);
+        const nnmeter::latency_summary s = p.latency(*g);
+        INFO("feature set " << static_cast<int>(fs) << " round " << round);
+        CHECK(full.latency_ms > 0.0);
+        CHECK(s.latency_ms == full.latency_ms);
+        CHECK(s.kernels == full.detected.kernels.size());
+        CHECK(s.predicted == full.predicted);
+        CHECK(s.unpredicted == full.unpredicted);
+        CHECK(s.complete() == full.complete());
+      }
+    }
+    CHECK_FALSE(p.latency(g1).complete());  // gap has no forest
+    CHECK(p.latency(g2).complete());
+  }
+}
