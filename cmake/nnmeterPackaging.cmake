@@ -6,7 +6,8 @@
 #   ${CMAKE_INSTALL_DATADIR}/cmake/nnmeter/nnmeterConfig.cmake (+ Version, Targets, JsonTargets)
 #   ${CMAKE_INSTALL_DATADIR}/pkgconfig/nnmeter.pc
 # `find_package(nnmeter COMPONENTS json)` loads nnmeter::json and find_dependency(nlohmann_json);
-# without the component, nlohmann_json is never looked for.
+# without the component, nlohmann_json is never looked for. Likewise `COMPONENTS onnx` loads
+# nnmeter::onnx after find_dependency(Protobuf) and find_dependency(ONNX).
 
 include_guard(GLOBAL)
 
@@ -29,10 +30,17 @@ set(_nnmeter_gen_dir "${PROJECT_BINARY_DIR}/nnmeter-package")
 if(NOT TARGET nnmeter_json)
   file(REMOVE "${PROJECT_BINARY_DIR}/nnmeterJsonTargets.cmake")
 endif()
+if(NOT TARGET nnmeter_onnx)
+  file(REMOVE "${PROJECT_BINARY_DIR}/nnmeterOnnxTargets.cmake")
+endif()
 export(TARGETS nnmeter NAMESPACE nnmeter:: FILE "${PROJECT_BINARY_DIR}/nnmeterTargets.cmake")
 if(TARGET nnmeter_json)
   export(TARGETS nnmeter_json NAMESPACE nnmeter::
          FILE "${PROJECT_BINARY_DIR}/nnmeterJsonTargets.cmake")
+endif()
+if(TARGET nnmeter_onnx)
+  export(TARGETS nnmeter_onnx NAMESPACE nnmeter::
+         FILE "${PROJECT_BINARY_DIR}/nnmeterOnnxTargets.cmake")
 endif()
 configure_package_config_file(
   "${PROJECT_SOURCE_DIR}/cmake/nnmeterConfig.cmake.in"
@@ -58,6 +66,12 @@ install(EXPORT nnmeterTargets
 if(TARGET nnmeter_json)
   install(TARGETS nnmeter_json EXPORT nnmeterJsonTargets)
   install(EXPORT nnmeterJsonTargets
+    NAMESPACE nnmeter::
+    DESTINATION "${NNMETER_CONFIG_INSTALL_DIR}")
+endif()
+if(TARGET nnmeter_onnx)
+  install(TARGETS nnmeter_onnx EXPORT nnmeterOnnxTargets)
+  install(EXPORT nnmeterOnnxTargets
     NAMESPACE nnmeter::
     DESTINATION "${NNMETER_CONFIG_INSTALL_DIR}")
 endif()

@@ -5,6 +5,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/commands.hpp"
+#include "cli/model_input.hpp"
+
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -13,11 +17,9 @@
 namespace {
 
 struct kernels_options {
-  std::string nnmeter_ir;
+  nnmeter_cli::model_options model;
   std::string rules;
   bool json = false;
-  bool allow_unknown_ops = false;
-  bool allow_dangling_inbounds = false;
 };
 
 std::string shape_text(const nnmeter::tensor_shape& s) {
@@ -40,24 +42,41 @@ nnmeter::rule_set load_rules(const std::string& path) {
 }
 
 int run_kernels(const kernels_options& o) {
-  nnmeter::io::ir_read_options ro;
-  ro.allow_unknown_ops = o.allow_unknown_ops;
-  ro.allow_dangling_inbounds = o.allow_dangling_inbounds;
-  const nnmeter::graph g = nnmeter::io::load_nnmeter_ir(o.nnmeter_ir, ro);
+  const nnmeter_cli::loaded_model m = nnmeter_cli::load_model(o.model);
+  const nnmeter::graph& g = m.graph;
   const nnmeter::rule_set rules = load_rules(o.rules);
   const nnmeter::detection d = nnmeter::detect(g, rules);
   auto node_name = [&](nnmeter::node_index i) { return g.name(i); };
   if (o.json) {
     nlohmann::ordered_json out = nlohmann::ordered_json::object();
-    out["model"] = o.nnmeter_ir;
-    out["model_type"] = "nnmeter-ir";
+    out["model"] = m.path;
+    out["model_type"] = m.type;
     out["fusion_rules"] = o.rules.empty() ? std::string("default (nn-Meter tflite_cpu)") : o.rules;
     const nlohmann::ordered_json det = nnmeter::io::detection_to_json(d, g.num_nodes(), node_name);
     for (auto it = det.begin(); it != det.end(); ++it) out[it.key()] = it.value();
+    if (!m.accounting.is_null()) {
+      // One accounting section: where the file's nodes went (import), then where the graph's
+      // nodes went (detection).
+      nlohmann::ordered_json acc = m.accounting;
+      for (auto it = out["accounting"].begin(); it != out["accounting"].end(); ++it)
+        acc[it.key()] = it.value();
+      out["accounting"] = std::move(acc);
+      out["warnings"] = m.warnings;
+    }
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  std::cout << o.nnmeter_ir << ": " << g.num_nodes() << " nodes, " << d.kernels.size()
+  for (const std::string& w : m.warnings) std::cerr << "nnmeter: warning: " << w << "\n";
+  if (!m.accounting.is_null()) {
+    const nlohmann::ordered_json& a = m.accounting;
+    std::cout << m.path << ": ONNX opset " << a["opset"].get<std::int64_t>() << ", "
+              << a["nodes_in_file"].get<std::size_t>() << " nodes in the file: "
+              << a["imported"].get<std::size_t>() << " imported (" << a["other"].get<std::size_t>()
+              << " as 'other'), " << a["folded"].get<std::size_t>() << " folded, "
+              << a["aliased"].get<std::size_t>() << " aliased, "
+              << a["constants"].get<std::size_t>() << " constants\n";
+  }
+  std::cout << m.path << ": " << g.num_nodes() << " nodes, " << d.kernels.size()
             << " kernels, " << d.free_nodes.size() << " free nodes (inputs, constants)\n";
   std::size_t i = 0;
   for (const nnmeter::kernel& k : d.kernels) {
@@ -84,18 +103,17 @@ int main(int argc, char** argv) {
   kernels_options ko;
   CLI::App* kernels = app.add_subcommand(
       "kernels", "Detect the kernels of a model under a device's fusion rules and print them");
-  kernels->add_option("--nnmeter-ir", ko.nnmeter_ir, "model in nn-Meter IR JSON")->required();
+  nnmeter_cli::add_model_options(kernels, ko.model);
   kernels->add_option("--rules", ko.rules,
                       "fusion-rule JSON file (nn-Meter format; default: nn-Meter's TFLite CPU rules)");
   kernels->add_flag("--json", ko.json, "print JSON (kernels, features, accounting)");
-  kernels->add_flag("--allow-unknown-ops", ko.allow_unknown_ops,
-                    "keep operator types the reader does not know as 'other' instead of failing");
-  kernels->add_flag("--allow-dangling-inbounds", ko.allow_dangling_inbounds,
-                    "drop inbound names that name no node instead of failing");
+
+  const nnmeter_cli::command profile = nnmeter_cli::add_profile_command(app);
 
   CLI11_PARSE(app, argc, argv);
   try {
     if (kernels->parsed()) return run_kernels(ko);
+    if (profile.app->parsed()) return profile.run();
   } catch (const nnmeter::error& e) {
     std::cerr << "nnmeter: error: " << e.what() << "\n";
     return 1;

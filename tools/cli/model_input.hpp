@@ -4,17 +4,24 @@
 
 #include <nnmeter.hpp>
 #include <nnmeter/io/json.hpp>
+#if defined(NNMETER_CLI_WITH_ONNX)
+#include <nnmeter/io/onnx.hpp>
+#endif
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 namespace nnmeter_cli {
 
-/// --nnmeter-ir FILE and its reader flags (exactly one model source).
+/// The model source (exactly one of --nnmeter-ir / --onnx) and its reader options.
 struct model_options {
   std::string nnmeter_ir;
+  std::string onnx;
+  std::vector<std::string> input_shapes;  ///< --input-shape name:1,3,224,224 (repeatable)
   bool allow_unknown_ops = false;
   bool allow_dangling_inbounds = false;
 };
@@ -23,25 +30,96 @@ struct model_options {
 struct loaded_model {
   nnmeter::graph graph;
   std::string path;
-  std::string type;  ///< "nnmeter-ir"
+  std::string type;  ///< "nnmeter-ir" or "onnx"
   /// Import accounting (nodes imported, folded, aliased, ...) for formats that have one;
   /// null otherwise.
   nlohmann::ordered_json accounting;
+  /// Importer warnings, in order.
+  std::vector<std::string> warnings;
 };
 
 inline void add_model_options(CLI::App* cmd, model_options& m) {
-  cmd->add_option("--nnmeter-ir", m.nnmeter_ir, "model in nn-Meter IR JSON")->required();
+  CLI::Option_group* source = cmd->add_option_group("model", "the model: exactly one of");
+  CLI::Option* ir = source->add_option("--nnmeter-ir", m.nnmeter_ir, "model in nn-Meter IR JSON");
+  CLI::Option* onnx = source->add_option("--onnx", m.onnx, "model in ONNX (opsets 7-17)");
+  source->require_option(1);
+  cmd->add_option("--input-shape", m.input_shapes,
+                  "ONNX input shape in the file's layout, NAME:D0,D1,... (repeatable); needed "
+                  "for inputs with symbolic dims")
+      ->needs(onnx);
   cmd->add_flag("--allow-unknown-ops", m.allow_unknown_ops,
-                "keep operator types the reader does not know as 'other' instead of failing");
+                "nn-Meter IR: keep operator types the reader does not know as 'other' instead "
+                "of failing")
+      ->needs(ir);
   cmd->add_flag("--allow-dangling-inbounds", m.allow_dangling_inbounds,
-                "drop inbound names that name no node instead of failing");
+                "nn-Meter IR: drop inbound names that name no node instead of failing")
+      ->needs(ir);
+}
+
+/// Parses "name:1,3,224,224" (the name may itself contain ':'; the dims follow the last one).
+inline std::pair<std::string, std::vector<std::int64_t>> parse_input_shape(const std::string& s) {
+  const std::size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size())
+    throw nnmeter::error("--input-shape '" + s + "': expected NAME:D0,D1,... (e.g. input:1,3,224,224)");
+  std::vector<std::int64_t> dims;
+  std::size_t pos = colon + 1;
+  while (pos <= s.size()) {
+    const std::size_t comma = std::min(s.find(',', pos), s.size());
+    const std::string tok = s.substr(pos, comma - pos);
+    std::size_t used = 0;
+    long long v = -1;
+    try {
+      v = std::stoll(tok, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (tok.empty() || used != tok.size() || v <= 0)
+      throw nnmeter::error("--input-shape '" + s + "': dimension '" + tok +
+                           "' is not a positive integer");
+    dims.push_back(static_cast<std::int64_t>(v));
+    pos = comma + 1;
+  }
+  return {s.substr(0, colon), dims};
 }
 
 inline loaded_model load_model(const model_options& m) {
+  loaded_model out;
+  if (!m.onnx.empty()) {
+#if defined(NNMETER_CLI_WITH_ONNX)
+    nnmeter::io::onnx_import_options o;
+    for (const std::string& s : m.input_shapes) {
+      auto [name, dims] = parse_input_shape(s);
+      if (o.input_shapes.count(name) != 0)
+        throw nnmeter::error("--input-shape given twice for input '" + name + "'");
+      o.input_shapes.emplace(std::move(name), std::move(dims));
+    }
+    nnmeter::io::onnx_import_result r = nnmeter::io::import_onnx(m.onnx, o);
+    out.graph = std::move(r.graph);
+    out.path = m.onnx;
+    out.type = "onnx";
+    out.warnings = std::move(r.warnings);
+    const nnmeter::io::onnx_accounting& a = r.accounting;
+    nlohmann::ordered_json acc = nlohmann::ordered_json::object();
+    acc["opset"] = r.info.opset;
+    acc["nodes_in_file"] = a.nodes_in_file;
+    acc["imported"] = a.imported;
+    acc["folded"] = a.folded;
+    acc["aliased"] = a.aliased;
+    acc["constants"] = a.constants;
+    acc["other"] = a.other;
+    acc["other_nodes"] = a.other_nodes;
+    acc["data_dependent_nodes"] = a.data_dependent_nodes;
+    out.accounting = std::move(acc);
+    return out;
+#else
+    throw nnmeter::error("--onnx: this nnmeter was built without ONNX support (NNMETER_WITH_ONNX; "
+                         "Debian packages libonnx-dev libprotobuf-dev)");
+#endif
+  }
+  if (m.nnmeter_ir.empty()) throw nnmeter::error("no model given: use --nnmeter-ir FILE or --onnx FILE");
   nnmeter::io::ir_read_options ro;
   ro.allow_unknown_ops = m.allow_unknown_ops;
   ro.allow_dangling_inbounds = m.allow_dangling_inbounds;
-  loaded_model out;
   out.graph = nnmeter::io::load_nnmeter_ir(m.nnmeter_ir, ro);
   out.path = m.nnmeter_ir;
   out.type = "nnmeter-ir";
