@@ -2504,8 +2504,12 @@ inline constexpr pattern_node hswish_onnx[] = {
     {"dummy"}, {"add", 0}, {"relu", 1}, {"div", 2}, {"mul", 0, 3}};
 inline constexpr pattern_node hswish_tf_free[] = {{"add"}, {"relu", 0}, {"mul", 1}, {"mul", 2}};
 inline constexpr pattern_node hswish_onnx_free[] = {{"add"}, {"relu", 0}, {"div", 1}, {"mul", 2}};
+// Not in nn-Meter: torch.onnx exports nn.Hardswish below opset 14 as x * HardSigmoid(x)
+// (alpha 1/6, beta 0.5), which nn-Meter leaves as two kernels it cannot predict. Matched last.
+inline constexpr pattern_node hswish_hardsigmoid[] = {{"dummy"}, {"hardsigmoid", 0}, {"mul", 0, 1}};
 inline constexpr pattern_variant hswish_variants[] = {
-    {hswish_tf, 5}, {hswish_onnx, 5}, {hswish_tf_free, 4}, {hswish_onnx_free, 4}};
+    {hswish_tf, 5}, {hswish_onnx, 5}, {hswish_tf_free, 4}, {hswish_onnx_free, 4},
+    {hswish_hardsigmoid, 3}};
 
 // se: squeeze-and-excitation.
 inline constexpr pattern_node se_tf[] = {
@@ -2545,7 +2549,7 @@ constexpr bool valid_variants(const pattern_variant* v, std::size_t n) noexcept 
 /// built from 3-op BF rules).
 inline constexpr builtin_block builtin_blocks[] = {
     {"se", detail::se_variants, 3},
-    {"hswish", detail::hswish_variants, 4},
+    {"hswish", detail::hswish_variants, 5},
     {"channelshuffle", detail::channelshuffle_variants, 2},
     {"gap", detail::gap_variants, 1},
 };

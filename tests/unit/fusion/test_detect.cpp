@@ -131,6 +131,37 @@ TEST_CASE("hswish written out as x * relu6(x + 3) / 6 is one kernel") {
   check_accounting(g, d);
 }
 
+TEST_CASE("hswish as torch.onnx exports it, x * hardsigmoid(x), is one kernel like hswish") {
+  auto build = [](bool written_out) {
+    graph_builder b;
+    auto x = b.input({1, 14, 14, 8});
+    auto c = b.bn(b.conv(x, 8, 1));
+    auto h = written_out ? b.mul(c, b.hsigmoid(c)) : b.hswish(c);
+    b.conv(h, 8, 1);
+    return std::move(b).build();
+  };
+  const nnmeter::graph g = build(true);
+  const nnmeter::detection d = nnmeter::detect(g, nnmeter::default_rules());
+  CHECK(ops(d.kernels) == std::vector<std::string>{"conv-bn-hswish", "conv"});
+  check_accounting(g, d);
+  const nnmeter::detection native = nnmeter::detect(build(false), nnmeter::default_rules());
+  REQUIRE(native.kernels.size() == d.kernels.size());
+  for (std::size_t i = 0; i < d.kernels.size(); ++i) {
+    CHECK(d.kernels[i].kind == native.kernels[i].kind);
+    const auto fa = nnmeter::features(d.kernels[i], nnmeter::feature_set::nnmeter);
+    const auto fb = nnmeter::features(native.kernels[i], nnmeter::feature_set::nnmeter);
+    CHECK(std::vector<double>(fa.begin(), fa.end()) == std::vector<double>(fb.begin(), fb.end()));
+  }
+  // An SE gate (hardsigmoid of a different tensor, then mul) is not an hswish.
+  graph_builder b;
+  auto x = b.input({1, 14, 14, 8});
+  auto gate = b.hsigmoid(b.conv(x, 8, 1));
+  b.mul(x, gate);
+  const nnmeter::graph se_like = std::move(b).build();
+  const nnmeter::detection s = nnmeter::detect(se_like, nnmeter::default_rules());
+  for (const auto& k : s.kernels) CHECK(k.op.find("hswish") == std::string::npos);
+}
+
 TEST_CASE("unknown operators become kernels of their own, never dropped") {
   nnmeter::graph g;
   nnmeter::node in;
