@@ -9,6 +9,8 @@
 #   asan-ubsan     clang++ -fsanitize=address,undefined -fno-sanitize-recover=all, unit/examples/CLI
 #   single-header  NNMETER_USE_SINGLE_HEADER=ON: public unit tests and examples against
 #                  single_include/nnmeter.hpp
+# The torchvision ONNX models the io_onnx_models tests read are exported once, into
+# build-ci/onnx_models, and shared by all configurations (--clean removes them too).
 # Usage: scripts/test.sh [--clean] [preset...]     (default: all four; NNMETER_JOBS=2)
 # The last line is "<N> passed, <N> failed", summed over ctest's counts of every configuration;
 # a configuration that fails to configure or build adds one failure (after a build failure the
@@ -34,10 +36,13 @@ jobs="${NNMETER_JOBS:-2}"
 
 ./scripts/install-deps.sh || { echo "test.sh: installing dependencies failed" >&2; exit 1; }
 
-launcher=()
+configure_args=()
 if command -v ccache >/dev/null 2>&1; then
-  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  configure_args=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
+# The torchvision ONNX exports (tests/onnx_models, 3.4 GB) are made once and shared by every
+# configuration: the first ctest run exports them, the others find them in the cache.
+configure_args+=("-DNNMETER_ONNX_MODELS_DIR=$PWD/build-ci/onnx_models")
 
 logdir=build-ci/logs
 [ "$clean" -eq 1 ] && rm -rf build-ci
@@ -54,7 +59,7 @@ for preset in "${presets[@]}"; do
   start=$SECONDS
   log="$logdir/${preset}"
 
-  if ! cmake --preset "$preset" "${launcher[@]}" >"$log.configure.log" 2>&1; then
+  if ! cmake --preset "$preset" "${configure_args[@]}" >"$log.configure.log" 2>&1; then
     tail -n 60 "$log.configure.log"
     echo "test.sh: ${preset}: configure FAILED (full log: $log.configure.log)"
     total_failed=$((total_failed + 1))
