@@ -470,6 +470,45 @@ TEST_CASE("glue ops: concat, split, slice, channel shuffle (operator API)") {
   }
 }
 
+TEST_CASE("ONNX's channel shuffle (reshape, transpose 0,2,1,3,4, reshape) runs as a channel shuffle") {
+  for (std::int64_t groups : {2, 4}) {
+    CAPTURE(groups);
+    // As the ONNX importer gives it: rank-4 ends NHWC, the rank-5 middle in the file's order.
+    graph_builder b;
+    const tensor_ref x = b.input({1, 3, 5, 16}, nnmeter::dtype::f32, "x");
+    tensor_ref y = b.reshape(x, {1, groups, 16 / groups, 3, 5}, "r1");
+    y = b.transpose(y, {0, 2, 1, 3, 4}, "t");
+    y = b.reshape(y, {1, 3, 5, 16}, "r2");
+    b.relu(y, "after");
+    const nnmeter::graph onnx_form = std::move(b).build();
+    graph_builder c;
+    c.relu(c.channel_shuffle(c.input({1, 3, 5, 16}, nnmeter::dtype::f32, "x"), groups, "r2"),
+           "after");
+    const nnmeter::graph native = std::move(c).build();
+    xnn::executor a(onnx_form);
+    xnn::executor e(native);
+    REQUIRE(a.input_size(0) == e.input_size(0));
+    for (std::size_t i = 0; i < a.input_size(0); ++i) {
+      a.input(0)[i] = static_cast<float>(i) * 0.25f - 7.0f;
+      e.input(0)[i] = a.input(0)[i];
+    }
+    a.invoke();
+    e.invoke();
+    REQUIRE(a.num_outputs() == 1);
+    REQUIRE(a.output_size(0) == e.output_size(0));
+    bool same = true;
+    for (std::size_t i = 0; i < a.output_size(0); ++i) same = same && a.output(0)[i] == e.output(0)[i];
+    CHECK(same);
+    // and the shuffle really moved channels: output channel 1 is input channel 16 / groups
+    CHECK(a.output(0)[1] == std::max(0.0f, a.input(0)[static_cast<std::size_t>(16 / groups)]));
+  }
+  // A transpose that is not part of such a triple still cannot run.
+  graph_builder b;
+  const tensor_ref x = b.input({1, 3, 5, 16}, nnmeter::dtype::f32, "x");
+  b.transpose(b.reshape(x, {1, 2, 8, 3, 5}), {0, 2, 1, 4, 3}, "t");
+  CHECK_THROWS_AS(xnn::executor(std::move(b).build()), nnmeter::unsupported_error);
+}
+
 TEST_CASE("conv_transpose") {
   {
     graph_builder b;

@@ -1560,9 +1560,82 @@ struct executor::impl {
 
 // ============================================================================== executor
 
-executor::executor(const graph& g, const executor_options& options)
+namespace {
+
+// ONNX exports ShuffleNet's channel shuffle as Reshape [N, C, H, W] -> [N, g, C/g, H, W],
+// Transpose (0, 2, 1, 3, 4), Reshape back to [N, C, H, W]; imported, the rank-4 ends are NHWC
+// and the rank-5 middle keeps the file's order. That transpose moves data, which this XNNPACK
+// snapshot cannot do, but the triple as a whole is exactly a channel shuffle with g groups,
+// which its operator API has. Returns true and fills `out` (the graph with each such triple
+// replaced by one channel_shuffle node named after the last reshape) when there is one.
+bool fold_channel_shuffles(const graph& g, graph& out) {
+  const std::size_t n = g.num_nodes();
+  const auto none = std::numeric_limits<std::size_t>::max();
+  std::vector<std::size_t> shuffle_end(n, none);  // first reshape -> last reshape
+  std::vector<char> skip(n, 0);
+  auto single_successor = [&](node_index v) -> std::size_t {
+    const auto succ = g.successors(v);
+    if (succ.size() != 1) return none;
+    return static_cast<std::size_t>(*succ.begin());
+  };
+  bool any = false;
+  for (std::size_t v = 0; v < n; ++v) {
+    const node& r1 = g[static_cast<node_index>(v)];
+    if (r1.op != op_kind::reshape || r1.inputs.size() != 1 || r1.input_shapes.size() != 1 ||
+        r1.output_shapes.size() != 1)
+      continue;
+    const tensor_shape& x = r1.input_shapes[0];
+    const tensor_shape& m = r1.output_shapes[0];
+    if (x.rank() != 4 || m.rank() != 5) continue;
+    // x = [N, H, W, C] (NHWC), m = [N, g, C/g, H, W] (file order)
+    if (m[0] != x[0] || m[3] != x[1] || m[4] != x[2] || m[1] < 1 || m[1] * m[2] != x[3]) continue;
+    const std::size_t t = single_successor(static_cast<node_index>(v));
+    if (t == none) continue;
+    const node& tr = g[static_cast<node_index>(t)];
+    if (tr.op != op_kind::transpose || tr.inputs.size() != 1 ||
+        tr.attrs.perm != std::vector<dim>{0, 2, 1, 3, 4})
+      continue;
+    const std::size_t e = single_successor(static_cast<node_index>(t));
+    if (e == none) continue;
+    const node& r2 = g[static_cast<node_index>(e)];
+    if (r2.op != op_kind::reshape || r2.inputs.size() != 1 || r2.output_shapes.size() != 1 ||
+        r2.output_shapes[0] != x)
+      continue;
+    shuffle_end[v] = e;
+    skip[t] = 1;
+    skip[e] = 1;
+    any = true;
+  }
+  if (!any) return false;
+  std::vector<node_index> new_index(n, 0);
+  for (node_index v : g.topological_order()) {
+    const std::size_t vi = static_cast<std::size_t>(v);
+    if (skip[vi]) continue;
+    node nd = g[v];
+    if (shuffle_end[vi] != none) {
+      const node& last = g[static_cast<node_index>(shuffle_end[vi])];
+      nd.name = last.name;
+      nd.op = op_kind::channel_shuffle;
+      nd.type = "channel_shuffle";
+      nd.output_shapes = last.output_shapes;
+      nd.attrs = attributes{};
+      nd.attrs.groups = g[v].output_shapes[0][1];
+    }
+    for (tensor_ref& r : nd.inputs) r.node = new_index[static_cast<std::size_t>(r.node)];
+    const node_index id = out.add_node(std::move(nd));
+    new_index[vi] = id;
+    if (shuffle_end[vi] != none) new_index[shuffle_end[vi]] = id;
+  }
+  return true;
+}
+
+}  // namespace
+
+executor::executor(const graph& source, const executor_options& options)
     : impl_(std::make_unique<impl>()) {
   impl& m = *impl_;
+  graph folded_shuffles;
+  const graph& g = fold_channel_shuffles(source, folded_shuffles) ? folded_shuffles : source;
   m.src = &g;
   m.opts = options;
   if (g.empty()) throw graph_error("xnnpack executor: the graph is empty");
