@@ -554,7 +554,8 @@ struct attributes {
   std::vector<dim> split_sizes;
   /// Target shape of reshape as given by the source (may hold 0 and -1 as in ONNX).
   std::vector<dim> target_shape;
-  /// alpha of leaky_relu / elu / hsigmoid (ONNX HardSigmoid: alpha * x + beta).
+  /// alpha of leaky_relu / elu / hsigmoid (ONNX HardSigmoid: alpha * x + beta); for bn its
+  /// epsilon (the ONNX importer stores BatchNormalization's; 0 means unspecified: 1e-5).
   float alpha = 0.0f;
   /// beta of hsigmoid.
   float beta = 0.0f;
