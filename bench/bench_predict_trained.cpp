@@ -163,6 +163,24 @@ void BM_latency_graph_trained(benchmark::State& state) {
 }
 BENCHMARK(BM_latency_graph_trained)->Unit(benchmark::kMicrosecond);
 
+// predict(g, out): the breakdown too, into a reused prediction.
+void BM_predict_into_graph_trained(benchmark::State& state) {
+  const fixture& f = fx();
+  nnmeter::prediction out;
+  double sum = 0;
+  for (auto _ : state) {
+    f.p.predict(f.g, out);
+    sum += out.latency_ms;
+    benchmark::DoNotOptimize(sum);
+  }
+  const auto kernels = out.detected.kernels.size();
+  state.counters["kernels"] = static_cast<double>(kernels);
+  state.counters["time_per_kernel"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * static_cast<double>(kernels),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_predict_into_graph_trained)->Unit(benchmark::kMicrosecond);
+
 // Its two halves: detection in a reused kernel_detector, and features + forests of the
 // detected kernels (predict(detection) on a copy of the detection, copy excluded).
 void BM_detect_reused_trained(benchmark::State& state) {

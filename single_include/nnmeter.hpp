@@ -3926,6 +3926,22 @@ class kernel_detector {
   NNMETER_REQUIRES(is_op_graph_v<G>)
   const detection& run(const G& g, const rule_set& rules, const detect_options& options = {});
 
+  /// Detects the kernels of `g` into `out`, reusing out's storage (its kernels' vectors and
+  /// strings) instead of the detector's own result. Same result as detect().
+  template <class G>
+  NNMETER_REQUIRES(is_op_graph_v<G>)
+  void run_into(const G& g, const rule_set& rules, detection& out,
+                const detect_options& options = {}) {
+    struct swap_back {  // the detector keeps its own result whatever happens
+      detection& a;
+      detection& b;
+      ~swap_back() { std::swap(a, b); }
+    };
+    std::swap(result_, out);
+    swap_back guard{result_, out};
+    run(g, rules, options);
+  }
+
   /// The last result.
   const detection& result() const noexcept { return result_; }
   /// Moves the last result out.
@@ -5427,6 +5443,32 @@ class predictor {
   NNMETER_REQUIRES(is_op_graph_v<G>)
   prediction predict(const G& g) const {
     return predict(detect(g, rules_));
+  }
+
+  /// predict(g) into `out`, reusing out's storage (the detection's kernels, the latencies) and
+  /// a per-thread detector: the same result, field for field, without allocating once `out`
+  /// has held a graph as large. For NAS loops that want the breakdown. Thread-safe.
+  template <class G>
+  NNMETER_REQUIRES(is_op_graph_v<G>)
+  void predict(const G& g, prediction& out) const {
+    struct workspace {
+      kernel_detector detector;
+      eval_scratch scratch;
+    };
+    static thread_local workspace ws;
+    ws.detector.run_into(g, rules_, out.detected);
+    evaluate_kernels(out.detected.kernels, out.kernels, ws.scratch);
+    out.latency_ms = 0.0;
+    out.predicted = 0;
+    out.unpredicted = 0;
+    for (const kernel_latency& l : out.kernels) {
+      if (l.status == kernel_status::predicted) {
+        out.latency_ms += l.latency_ms;
+        ++out.predicted;
+      } else {
+        ++out.unpredicted;
+      }
+    }
   }
 
   /// The latency of g without the breakdown: the same kernels and the same per-kernel values

@@ -673,6 +673,22 @@ class kernel_detector {
   NNMETER_REQUIRES(is_op_graph_v<G>)
   const detection& run(const G& g, const rule_set& rules, const detect_options& options = {});
 
+  /// Detects the kernels of `g` into `out`, reusing out's storage (its kernels' vectors and
+  /// strings) instead of the detector's own result. Same result as detect().
+  template <class G>
+  NNMETER_REQUIRES(is_op_graph_v<G>)
+  void run_into(const G& g, const rule_set& rules, detection& out,
+                const detect_options& options = {}) {
+    struct swap_back {  // the detector keeps its own result whatever happens
+      detection& a;
+      detection& b;
+      ~swap_back() { std::swap(a, b); }
+    };
+    std::swap(result_, out);
+    swap_back guard{result_, out};
+    run(g, rules, options);
+  }
+
   /// The last result.
   const detection& result() const noexcept { return result_; }
   /// Moves the last result out.

@@ -196,6 +196,32 @@ class predictor {
     return predict(detect(g, rules_));
   }
 
+  /// predict(g) into `out`, reusing out's storage (the detection's kernels, the latencies) and
+  /// a per-thread detector: the same result, field for field, without allocating once `out`
+  /// has held a graph as large. For NAS loops that want the breakdown. Thread-safe.
+  template <class G>
+  NNMETER_REQUIRES(is_op_graph_v<G>)
+  void predict(const G& g, prediction& out) const {
+    struct workspace {
+      kernel_detector detector;
+      eval_scratch scratch;
+    };
+    static thread_local workspace ws;
+    ws.detector.run_into(g, rules_, out.detected);
+    evaluate_kernels(out.detected.kernels, out.kernels, ws.scratch);
+    out.latency_ms = 0.0;
+    out.predicted = 0;
+    out.unpredicted = 0;
+    for (const kernel_latency& l : out.kernels) {
+      if (l.status == kernel_status::predicted) {
+        out.latency_ms += l.latency_ms;
+        ++out.predicted;
+      } else {
+        ++out.unpredicted;
+      }
+    }
+  }
+
   /// The latency of g without the breakdown: the same kernels and the same per-kernel values
   /// as predict(g), summed in the same order, so latency_ms equals predict(g).latency_ms bit
   /// for bit. Made for calling many times (NAS): it works in a per-thread workspace that is

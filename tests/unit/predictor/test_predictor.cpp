@@ -236,3 +236,40 @@ TEST_CASE("latency() equals predict() bit for bit, call after call, graph after 
     CHECK(p.latency(g2).complete());
   }
 }
+
+TEST_CASE("predict(g, out) reuses out and equals predict(g) field for field") {
+  nnmeter::predictor p = make_predictor(nnmeter::feature_set::extended);
+  const auto conv_n = static_cast<std::uint32_t>(
+      nnmeter::feature_count(nnmeter::kernel_kind::conv_bn_relu, nnmeter::feature_set::extended));
+  p.set_forest(nnmeter::kernel_kind::conv_bn_relu, stump(conv_n, 0, 20.0f, 0.25f, 1.5f));
+  nnmeter::graph_builder b;
+  auto x = b.input({1, 40, 40, 8});
+  for (int i = 0; i < 7; ++i) x = b.conv_bn_relu(x, 8 + 4 * i, 3, 1 + i % 2);
+  const nnmeter::graph big = std::move(b).build();
+  const nnmeter::graph small = small_net();
+  nnmeter::prediction out;
+  for (int round = 0; round < 2; ++round) {
+    for (const nnmeter::graph* g : {&big, &small, &big}) {
+      const nnmeter::prediction fresh = p.predict(*g);
+      p.predict(*g, out);
+      INFO("round " << round << ", " << fresh.detected.kernels.size() << " kernels");
+      CHECK(out.latency_ms == fresh.latency_ms);
+      CHECK(out.predicted == fresh.predicted);
+      CHECK(out.unpredicted == fresh.unpredicted);
+      CHECK(out.detected.groups == fresh.detected.groups);
+      CHECK(out.detected.free_nodes == fresh.detected.free_nodes);
+      REQUIRE(out.kernels.size() == fresh.kernels.size());
+      REQUIRE(out.detected.kernels.size() == fresh.detected.kernels.size());
+      for (std::size_t i = 0; i < fresh.kernels.size(); ++i) {
+        CHECK(out.kernels[i].latency_ms == fresh.kernels[i].latency_ms);
+        CHECK(out.kernels[i].status == fresh.kernels[i].status);
+        CHECK(out.detected.kernels[i].name == fresh.detected.kernels[i].name);
+        CHECK(out.detected.kernels[i].nodes == fresh.detected.kernels[i].nodes);
+        CHECK(out.detected.kernels[i].input_tensors == fresh.detected.kernels[i].input_tensors);
+        CHECK(out.detected.kernels[i].flops == fresh.detected.kernels[i].flops);
+        CHECK(out.detected.kernels[i].outbounds == fresh.detected.kernels[i].outbounds);
+      }
+    }
+  }
+  CHECK(out.latency_ms > 0.0);
+}
