@@ -4023,16 +4023,7 @@ const detection& kernel_detector::run(const G& g, const rule_set& rules,
     k.op.assign(grp.op);
     k.name.assign(grp.op);
     k.name += '#';
-    {
-      char digits[24];
-      std::size_t len = 0;
-      std::size_t x = gi;
-      do {
-        digits[len++] = static_cast<char>('0' + x % 10);
-        x /= 10;
-      } while (x != 0);
-      while (len > 0) k.name += digits[--len];
-    }
+    k.name += std::to_string(gi);  // short enough for the small-string buffer: no allocation
     k.kind = kernel_kind_of(k.op);
     k.nodes.assign(grp.nodes.begin(), grp.nodes.end());
     const id root = static_cast<id>(grp.root);
@@ -5181,12 +5172,14 @@ inline float forest_walk8_bounded(const forest_view& f, const float* x, std::siz
   return acc;
 }
 
-/// evaluate_batch with the depth of every group of trees known (group_depth as computed by
-/// forest_group_depths(f), e.g. cached by a predictor); same results bit for bit.
-inline void evaluate_batch_bounded(const forest_view& f, const std::uint32_t* group_depth,
-                                   const float* x,
-                                   std::size_t rows, std::size_t stride, float* out) noexcept {
-  constexpr std::size_t block_rows = 64;
+/// The row-blocked loop of evaluate_batch: trees outside, rows inside, a float accumulator per
+/// row started at base_score. `walk8(t, row, has_nan, acc)` walks trees [t, t + 8) for one row
+/// and returns acc plus their leaves in tree order; the tail of fewer than 8 trees is walked
+/// one tree at a time.
+template <class Walk8>
+inline void evaluate_rows(const forest_view& f, const float* x, std::size_t rows,
+                          std::size_t stride, float* out, Walk8&& walk8) noexcept {
+  constexpr std::size_t block_rows = 64;  // accumulators and NaN flags kept on the stack
   for (std::size_t r0 = 0; r0 < rows; r0 += block_rows) {
     const std::size_t nr = rows - r0 < block_rows ? rows - r0 : block_rows;
     bool has_nan[block_rows] = {};
@@ -5199,20 +5192,28 @@ inline void evaluate_batch_bounded(const forest_view& f, const std::uint32_t* gr
     }
     std::size_t t = 0;
     if (f.num_features != 0) {
-      for (; t + forest_lanes <= f.num_trees; t += forest_lanes) {
-        for (std::size_t r = 0; r < nr; ++r) {
-          const float* row = x + (r0 + r) * stride;
-          const std::uint32_t depth = group_depth[t / forest_lanes];
-          acc[r] = has_nan[r] ? forest_walk8_bounded<true>(f, row, t, depth, acc[r])
-                              : forest_walk8_bounded<false>(f, row, t, depth, acc[r]);
-        }
-      }
+      for (; t + forest_lanes <= f.num_trees; t += forest_lanes)
+        for (std::size_t r = 0; r < nr; ++r)
+          acc[r] = walk8(t, x + (r0 + r) * stride, has_nan[r], acc[r]);
     }
     for (; t < f.num_trees; ++t)
       for (std::size_t r = 0; r < nr; ++r)
         acc[r] += f.split_value[forest_leaf(f, t, x + (r0 + r) * stride)];
     for (std::size_t r = 0; r < nr; ++r) out[r0 + r] = acc[r];
   }
+}
+
+/// evaluate_batch with the depth of every group of trees known (group_depth as computed by
+/// forest_group_depths(f), e.g. cached by a predictor); same results bit for bit.
+inline void evaluate_batch_bounded(const forest_view& f, const std::uint32_t* group_depth,
+                                   const float* x, std::size_t rows, std::size_t stride,
+                                   float* out) noexcept {
+  evaluate_rows(f, x, rows, stride, out,
+                [&](std::size_t t, const float* row, bool has_nan, float acc) {
+                  const std::uint32_t depth = group_depth[t / forest_lanes];
+                  return has_nan ? forest_walk8_bounded<true>(f, row, t, depth, acc)
+                                 : forest_walk8_bounded<false>(f, row, t, depth, acc);
+                });
 }
 
 }  // namespace detail
@@ -5225,32 +5226,11 @@ inline void evaluate_batch_bounded(const forest_view& f, const std::uint32_t* gr
 /// forest); that is what makes predicting a whole graph cheap.
 inline void evaluate_batch(const forest_view& f, const float* x, std::size_t rows,
                            std::size_t stride, float* out) noexcept {
-  constexpr std::size_t block_rows = 64;  // accumulators and NaN flags kept on the stack
-  for (std::size_t r0 = 0; r0 < rows; r0 += block_rows) {
-    const std::size_t nr = rows - r0 < block_rows ? rows - r0 : block_rows;
-    bool has_nan[block_rows] = {};
-    float acc[block_rows];
-    for (std::size_t r = 0; r < nr; ++r) {
-      const float* row = x + (r0 + r) * stride;
-      for (std::uint32_t i = 0; i < f.num_features; ++i)
-        has_nan[r] = has_nan[r] || detail::forest_is_nan(row[i]);
-      acc[r] = f.base_score;
-    }
-    std::size_t t = 0;
-    if (f.num_features != 0) {
-      for (; t + detail::forest_lanes <= f.num_trees; t += detail::forest_lanes) {
-        for (std::size_t r = 0; r < nr; ++r) {
-          const float* row = x + (r0 + r) * stride;
-          acc[r] = has_nan[r] ? detail::forest_walk8<float, true>(f, row, t, acc[r])
-                              : detail::forest_walk8<float, false>(f, row, t, acc[r]);
-        }
-      }
-    }
-    for (; t < f.num_trees; ++t)
-      for (std::size_t r = 0; r < nr; ++r)
-        acc[r] += f.split_value[detail::forest_leaf(f, t, x + (r0 + r) * stride)];
-    for (std::size_t r = 0; r < nr; ++r) out[r0 + r] = acc[r];
-  }
+  detail::evaluate_rows(f, x, rows, stride, out,
+                        [&](std::size_t t, const float* row, bool has_nan, float acc) {
+                          return has_nan ? detail::forest_walk8<float, true>(f, row, t, acc)
+                                         : detail::forest_walk8<float, false>(f, row, t, acc);
+                        });
 }
 
 NNMETER_END_NAMESPACE
@@ -5426,14 +5406,7 @@ class predictor {
     prediction p;
     eval_scratch scratch;
     evaluate_kernels(d.kernels, p.kernels, scratch);
-    for (const kernel_latency& l : p.kernels) {
-      if (l.status == kernel_status::predicted) {
-        p.latency_ms += l.latency_ms;
-        ++p.predicted;
-      } else {
-        ++p.unpredicted;
-      }
-    }
+    tally(p.kernels, p.latency_ms, p.predicted, p.unpredicted);
     p.detected = std::move(d);
     return p;
   }
@@ -5451,24 +5424,10 @@ class predictor {
   template <class G>
   NNMETER_REQUIRES(is_op_graph_v<G>)
   void predict(const G& g, prediction& out) const {
-    struct workspace {
-      kernel_detector detector;
-      eval_scratch scratch;
-    };
-    static thread_local workspace ws;
+    workspace& ws = thread_workspace();
     ws.detector.run_into(g, rules_, out.detected);
     evaluate_kernels(out.detected.kernels, out.kernels, ws.scratch);
-    out.latency_ms = 0.0;
-    out.predicted = 0;
-    out.unpredicted = 0;
-    for (const kernel_latency& l : out.kernels) {
-      if (l.status == kernel_status::predicted) {
-        out.latency_ms += l.latency_ms;
-        ++out.predicted;
-      } else {
-        ++out.unpredicted;
-      }
-    }
+    tally(out.kernels, out.latency_ms, out.predicted, out.unpredicted);
   }
 
   /// The latency of g without the breakdown: the same kernels and the same per-kernel values
@@ -5478,30 +5437,35 @@ class predictor {
   template <class G>
   NNMETER_REQUIRES(is_op_graph_v<G>)
   latency_summary latency(const G& g) const {
-    struct workspace {
-      kernel_detector detector;
-      eval_scratch scratch;
-      std::vector<kernel_latency> latencies;
-    };
-    static thread_local workspace ws;
+    workspace& ws = thread_workspace();
     detect_options options;
     options.costs = info_.features != feature_set::nnmeter;  // nn-Meter's vectors read no costs
     const detection& d = ws.detector.run(g, rules_, options);
     evaluate_kernels(d.kernels, ws.latencies, ws.scratch);
     latency_summary s;
     s.kernels = d.kernels.size();
-    for (const kernel_latency& l : ws.latencies) {
-      if (l.status == kernel_status::predicted) {
-        s.latency_ms += l.latency_ms;
-        ++s.predicted;
-      } else {
-        ++s.unpredicted;
-      }
-    }
+    tally(ws.latencies, s.latency_ms, s.predicted, s.unpredicted);
     return s;
   }
 
  private:
+  // Sum of the predicted latencies in kernel order (the order every path uses, so the totals
+  // agree bit for bit) and the counts of predicted and other kernels.
+  static void tally(const std::vector<kernel_latency>& lat, double& ms, std::size_t& predicted,
+                    std::size_t& unpredicted) noexcept {
+    ms = 0.0;
+    predicted = 0;
+    unpredicted = 0;
+    for (const kernel_latency& l : lat) {
+      if (l.status == kernel_status::predicted) {
+        ms += l.latency_ms;
+        ++predicted;
+      } else {
+        ++unpredicted;
+      }
+    }
+  }
+
   // Buffers of evaluate_kernels, reusable across calls.
   struct eval_scratch {
     std::vector<std::size_t> order;
@@ -5512,6 +5476,17 @@ class predictor {
     std::vector<std::size_t> slot;
     std::vector<float> unique_rows;
   };
+
+  // What latency() and predict(g, out) reuse from call to call, one per thread.
+  struct workspace {
+    kernel_detector detector;
+    eval_scratch scratch;
+    std::vector<kernel_latency> latencies;
+  };
+  static workspace& thread_workspace() {
+    static thread_local workspace ws;
+    return ws;
+  }
 
   // lat[i] = the latency of ks[i] (lat is resized to ks.size()).
   void evaluate_kernels(const std::vector<kernel>& ks, std::vector<kernel_latency>& lat,

@@ -73,12 +73,14 @@ inline float forest_walk8_bounded(const forest_view& f, const float* x, std::siz
   return acc;
 }
 
-/// evaluate_batch with the depth of every group of trees known (group_depth as computed by
-/// forest_group_depths(f), e.g. cached by a predictor); same results bit for bit.
-inline void evaluate_batch_bounded(const forest_view& f, const std::uint32_t* group_depth,
-                                   const float* x,
-                                   std::size_t rows, std::size_t stride, float* out) noexcept {
-  constexpr std::size_t block_rows = 64;
+/// The row-blocked loop of evaluate_batch: trees outside, rows inside, a float accumulator per
+/// row started at base_score. `walk8(t, row, has_nan, acc)` walks trees [t, t + 8) for one row
+/// and returns acc plus their leaves in tree order; the tail of fewer than 8 trees is walked
+/// one tree at a time.
+template <class Walk8>
+inline void evaluate_rows(const forest_view& f, const float* x, std::size_t rows,
+                          std::size_t stride, float* out, Walk8&& walk8) noexcept {
+  constexpr std::size_t block_rows = 64;  // accumulators and NaN flags kept on the stack
   for (std::size_t r0 = 0; r0 < rows; r0 += block_rows) {
     const std::size_t nr = rows - r0 < block_rows ? rows - r0 : block_rows;
     bool has_nan[block_rows] = {};
@@ -91,20 +93,28 @@ inline void evaluate_batch_bounded(const forest_view& f, const std::uint32_t* gr
     }
     std::size_t t = 0;
     if (f.num_features != 0) {
-      for (; t + forest_lanes <= f.num_trees; t += forest_lanes) {
-        for (std::size_t r = 0; r < nr; ++r) {
-          const float* row = x + (r0 + r) * stride;
-          const std::uint32_t depth = group_depth[t / forest_lanes];
-          acc[r] = has_nan[r] ? forest_walk8_bounded<true>(f, row, t, depth, acc[r])
-                              : forest_walk8_bounded<false>(f, row, t, depth, acc[r]);
-        }
-      }
+      for (; t + forest_lanes <= f.num_trees; t += forest_lanes)
+        for (std::size_t r = 0; r < nr; ++r)
+          acc[r] = walk8(t, x + (r0 + r) * stride, has_nan[r], acc[r]);
     }
     for (; t < f.num_trees; ++t)
       for (std::size_t r = 0; r < nr; ++r)
         acc[r] += f.split_value[forest_leaf(f, t, x + (r0 + r) * stride)];
     for (std::size_t r = 0; r < nr; ++r) out[r0 + r] = acc[r];
   }
+}
+
+/// evaluate_batch with the depth of every group of trees known (group_depth as computed by
+/// forest_group_depths(f), e.g. cached by a predictor); same results bit for bit.
+inline void evaluate_batch_bounded(const forest_view& f, const std::uint32_t* group_depth,
+                                   const float* x, std::size_t rows, std::size_t stride,
+                                   float* out) noexcept {
+  evaluate_rows(f, x, rows, stride, out,
+                [&](std::size_t t, const float* row, bool has_nan, float acc) {
+                  const std::uint32_t depth = group_depth[t / forest_lanes];
+                  return has_nan ? forest_walk8_bounded<true>(f, row, t, depth, acc)
+                                 : forest_walk8_bounded<false>(f, row, t, depth, acc);
+                });
 }
 
 }  // namespace detail
@@ -117,32 +127,11 @@ inline void evaluate_batch_bounded(const forest_view& f, const std::uint32_t* gr
 /// forest); that is what makes predicting a whole graph cheap.
 inline void evaluate_batch(const forest_view& f, const float* x, std::size_t rows,
                            std::size_t stride, float* out) noexcept {
-  constexpr std::size_t block_rows = 64;  // accumulators and NaN flags kept on the stack
-  for (std::size_t r0 = 0; r0 < rows; r0 += block_rows) {
-    const std::size_t nr = rows - r0 < block_rows ? rows - r0 : block_rows;
-    bool has_nan[block_rows] = {};
-    float acc[block_rows];
-    for (std::size_t r = 0; r < nr; ++r) {
-      const float* row = x + (r0 + r) * stride;
-      for (std::uint32_t i = 0; i < f.num_features; ++i)
-        has_nan[r] = has_nan[r] || detail::forest_is_nan(row[i]);
-      acc[r] = f.base_score;
-    }
-    std::size_t t = 0;
-    if (f.num_features != 0) {
-      for (; t + detail::forest_lanes <= f.num_trees; t += detail::forest_lanes) {
-        for (std::size_t r = 0; r < nr; ++r) {
-          const float* row = x + (r0 + r) * stride;
-          acc[r] = has_nan[r] ? detail::forest_walk8<float, true>(f, row, t, acc[r])
-                              : detail::forest_walk8<float, false>(f, row, t, acc[r]);
-        }
-      }
-    }
-    for (; t < f.num_trees; ++t)
-      for (std::size_t r = 0; r < nr; ++r)
-        acc[r] += f.split_value[detail::forest_leaf(f, t, x + (r0 + r) * stride)];
-    for (std::size_t r = 0; r < nr; ++r) out[r0 + r] = acc[r];
-  }
+  detail::evaluate_rows(f, x, rows, stride, out,
+                        [&](std::size_t t, const float* row, bool has_nan, float acc) {
+                          return has_nan ? detail::forest_walk8<float, true>(f, row, t, acc)
+                                         : detail::forest_walk8<float, false>(f, row, t, acc);
+                        });
 }
 
 NNMETER_END_NAMESPACE

@@ -770,16 +770,7 @@ const detection& kernel_detector::run(const G& g, const rule_set& rules,
     k.op.assign(grp.op);
     k.name.assign(grp.op);
     k.name += '#';
-    {
-      char digits[24];
-      std::size_t len = 0;
-      std::size_t x = gi;
-      do {
-        digits[len++] = static_cast<char>('0' + x % 10);
-        x /= 10;
-      } while (x != 0);
-      while (len > 0) k.name += digits[--len];
-    }
+    k.name += std::to_string(gi);  // short enough for the small-string buffer: no allocation
     k.kind = kernel_kind_of(k.op);
     k.nodes.assign(grp.nodes.begin(), grp.nodes.end());
     const id root = static_cast<id>(grp.root);

@@ -177,14 +177,7 @@ class predictor {
     prediction p;
     eval_scratch scratch;
     evaluate_kernels(d.kernels, p.kernels, scratch);
-    for (const kernel_latency& l : p.kernels) {
-      if (l.status == kernel_status::predicted) {
-        p.latency_ms += l.latency_ms;
-        ++p.predicted;
-      } else {
-        ++p.unpredicted;
-      }
-    }
+    tally(p.kernels, p.latency_ms, p.predicted, p.unpredicted);
     p.detected = std::move(d);
     return p;
   }
@@ -202,24 +195,10 @@ class predictor {
   template <class G>
   NNMETER_REQUIRES(is_op_graph_v<G>)
   void predict(const G& g, prediction& out) const {
-    struct workspace {
-      kernel_detector detector;
-      eval_scratch scratch;
-    };
-    static thread_local workspace ws;
+    workspace& ws = thread_workspace();
     ws.detector.run_into(g, rules_, out.detected);
     evaluate_kernels(out.detected.kernels, out.kernels, ws.scratch);
-    out.latency_ms = 0.0;
-    out.predicted = 0;
-    out.unpredicted = 0;
-    for (const kernel_latency& l : out.kernels) {
-      if (l.status == kernel_status::predicted) {
-        out.latency_ms += l.latency_ms;
-        ++out.predicted;
-      } else {
-        ++out.unpredicted;
-      }
-    }
+    tally(out.kernels, out.latency_ms, out.predicted, out.unpredicted);
   }
 
   /// The latency of g without the breakdown: the same kernels and the same per-kernel values
@@ -229,30 +208,35 @@ class predictor {
   template <class G>
   NNMETER_REQUIRES(is_op_graph_v<G>)
   latency_summary latency(const G& g) const {
-    struct workspace {
-      kernel_detector detector;
-      eval_scratch scratch;
-      std::vector<kernel_latency> latencies;
-    };
-    static thread_local workspace ws;
+    workspace& ws = thread_workspace();
     detect_options options;
     options.costs = info_.features != feature_set::nnmeter;  // nn-Meter's vectors read no costs
     const detection& d = ws.detector.run(g, rules_, options);
     evaluate_kernels(d.kernels, ws.latencies, ws.scratch);
     latency_summary s;
     s.kernels = d.kernels.size();
-    for (const kernel_latency& l : ws.latencies) {
-      if (l.status == kernel_status::predicted) {
-        s.latency_ms += l.latency_ms;
-        ++s.predicted;
-      } else {
-        ++s.unpredicted;
-      }
-    }
+    tally(ws.latencies, s.latency_ms, s.predicted, s.unpredicted);
     return s;
   }
 
  private:
+  // Sum of the predicted latencies in kernel order (the order every path uses, so the totals
+  // agree bit for bit) and the counts of predicted and other kernels.
+  static void tally(const std::vector<kernel_latency>& lat, double& ms, std::size_t& predicted,
+                    std::size_t& unpredicted) noexcept {
+    ms = 0.0;
+    predicted = 0;
+    unpredicted = 0;
+    for (const kernel_latency& l : lat) {
+      if (l.status == kernel_status::predicted) {
+        ms += l.latency_ms;
+        ++predicted;
+      } else {
+        ++unpredicted;
+      }
+    }
+  }
+
   // Buffers of evaluate_kernels, reusable across calls.
   struct eval_scratch {
     std::vector<std::size_t> order;
@@ -263,6 +247,17 @@ class predictor {
     std::vector<std::size_t> slot;
     std::vector<float> unique_rows;
   };
+
+  // What latency() and predict(g, out) reuse from call to call, one per thread.
+  struct workspace {
+    kernel_detector detector;
+    eval_scratch scratch;
+    std::vector<kernel_latency> latencies;
+  };
+  static workspace& thread_workspace() {
+    static thread_local workspace ws;
+    return ws;
+  }
 
   // lat[i] = the latency of ks[i] (lat is resized to ks.size()).
   void evaluate_kernels(const std::vector<kernel>& ks, std::vector<kernel_latency>& lat,
