@@ -15,7 +15,9 @@
 #include <nnmeter/ir/graph.hpp>
 #include <nnmeter/ir/graph_traits.hpp>
 #include <nnmeter/ir/graph_concepts.hpp>
+#include <nnmeter/ir/shape_rules.hpp>
 #include <nnmeter/ir/graph_builder.hpp>
+#include <nnmeter/ir/validate.hpp>
 #include <nnmeter/ir/algorithm.hpp>
 
 #include <nnmeter/fusion/pattern.hpp>

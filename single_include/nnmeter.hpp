@@ -31,7 +31,9 @@
 //   nnmeter/ir/graph_concepts.hpp
 //   nnmeter/ir/graph_traits.hpp
 //   nnmeter/ir/op_kind.hpp
+//   nnmeter/ir/shape_rules.hpp
 //   nnmeter/ir/tensor_shape.hpp
+//   nnmeter/ir/validate.hpp
 //   nnmeter/kernels/cost.hpp
 //   nnmeter/kernels/features.hpp
 //   nnmeter/kernels/kernel.hpp
@@ -602,7 +604,9 @@ NNMETER_END_NAMESPACE
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <functional>
 #include <optional>
+#include <queue>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -793,29 +797,25 @@ class graph {
 
   const std::vector<node>& nodes() const noexcept { return nodes_; }
 
-  /// Nodes in a topological order (Kahn's algorithm; ready nodes taken in index order).
-  /// Throws graph_error naming a node on a cycle.
+  /// Nodes in a topological order (Kahn's algorithm; ready nodes taken in index order, so the
+  /// order is the unique smallest one by index). O((V + E) log V). Throws graph_error naming a
+  /// node on a cycle.
   std::vector<node_id> topological_order() const {
     const std::size_t n = nodes_.size();
     std::vector<std::size_t> indegree(n, 0);
     for (std::size_t i = 0; i < n; ++i) indegree[i] = nodes_[i].inputs.size();
     std::vector<node_id> order;
     order.reserve(n);
-    std::vector<node_id> ready;
-    for (std::size_t i = n; i-- > 0;)
-      if (indegree[i] == 0) ready.push_back(static_cast<node_id>(i));
-    // `ready` is a min-heap by index realised as a sorted stack: pop the smallest index.
+    // Min-heap of ready node indices.
+    std::priority_queue<node_id, std::vector<node_id>, std::greater<node_id>> ready;
+    for (std::size_t i = 0; i < n; ++i)
+      if (indegree[i] == 0) ready.push(static_cast<node_id>(i));
     while (!ready.empty()) {
-      const node_id v = ready.back();
-      ready.pop_back();
+      const node_id v = ready.top();
+      ready.pop();
       order.push_back(v);
-      for (node_id s : successors_[v]) {
-        if (--indegree[s] == 0) {
-          auto pos = ready.begin();
-          while (pos != ready.end() && *pos > s) ++pos;
-          ready.insert(pos, s);
-        }
-      }
+      for (node_id s : successors_[v])
+        if (--indegree[s] == 0) ready.push(s);
     }
     if (order.size() != n) {
       for (std::size_t i = 0; i < n; ++i)
@@ -1138,6 +1138,642 @@ concept op_graph = is_op_graph_v<G>;
 
 NNMETER_END_NAMESPACE
 // ---- end nnmeter/ir/graph_concepts.hpp ----
+// ---- begin nnmeter/ir/shape_rules.hpp ----
+// nnmeter — the shape rules of the graph IR: window, padding, broadcast and data-movement
+// arithmetic in one place. graph_builder builds with them, validate() re-derives every node of
+// an imported graph with them, and importers, writers and backends compute what they need from
+// them, so a shape means the same thing everywhere.
+// SPDX-License-Identifier: MIT
+
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+NNMETER_BEGIN_NAMESPACE
+
+/// Every function takes `where`, the prefix of its error messages ("graph_builder: conv 'c1'",
+/// "node 'c1' (Conv2D)"), and throws graph_error("<where>: <what is wrong>") on a violation.
+/// Shapes are NHWC for rank 4; sizes are >= 0 (the rules are applied to known shapes only).
+namespace shape_rules {
+
+using dim = std::int64_t;
+
+[[noreturn]] inline void fail(const std::string& where, const std::string& msg) {
+  throw graph_error(where + ": " + msg);
+}
+
+/// "[1, 224, 224, 3]".
+inline std::string text(const tensor_shape& s) {
+  std::string r = "[";
+  for (std::size_t i = 0; i < s.rank(); ++i) {
+    if (i != 0) r += ", ";
+    r += std::to_string(s[static_cast<std::ptrdiff_t>(i)]);
+  }
+  return r + "]";
+}
+/// "[0, 2, 3, 1]".
+inline std::string text(const std::vector<dim>& v) {
+  std::string r = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i != 0) r += ", ";
+    r += std::to_string(v[i]);
+  }
+  return r + "]";
+}
+
+inline bool contains(const std::vector<dim>& v, dim x) noexcept {
+  for (dim y : v)
+    if (y == x) return true;
+  return false;
+}
+
+/// Appends d, failing beyond tensor_shape::max_rank.
+inline void push(const std::string& where, tensor_shape& s, dim d) {
+  if (s.rank() == tensor_shape::max_rank)
+    fail(where, "result rank is above " + std::to_string(tensor_shape::max_rank));
+  s.push_back(d);
+}
+
+inline void require_rank4(const std::string& where, const tensor_shape& s) {
+  if (s.rank() != 4) fail(where, "expects a rank-4 NHWC input, got " + text(s));
+}
+
+/// An axis in [-rank, rank) made non-negative.
+inline dim normalise_axis(const std::string& where, dim axis, std::size_t rank) {
+  const auto r = static_cast<dim>(rank);
+  if (axis < -r || axis >= r)
+    fail(where, "axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(r));
+  return axis < 0 ? axis + r : axis;
+}
+
+/// Axes made non-negative and sorted; a repeated axis is an error.
+inline std::vector<dim> normalise_axes(const std::string& where, std::vector<dim> axes,
+                                       std::size_t rank) {
+  for (dim& a : axes) a = normalise_axis(where, a, rank);
+  for (std::size_t i = 1; i < axes.size(); ++i) {  // insertion sort: at most 8 axes
+    for (std::size_t j = i; j > 0 && axes[j - 1] > axes[j]; --j) std::swap(axes[j - 1], axes[j]);
+  }
+  for (std::size_t i = 1; i < axes.size(); ++i)
+    if (axes[i] == axes[i - 1]) fail(where, "axis " + std::to_string(axes[i]) + " is repeated");
+  return axes;
+}
+
+/// Numpy broadcasting: shapes aligned on the right, sizes equal or 1.
+inline tensor_shape broadcast(const std::string& where, const tensor_shape& a,
+                              const tensor_shape& b) {
+  const std::size_t r = a.rank() > b.rank() ? a.rank() : b.rank();
+  tensor_shape out;
+  for (std::size_t i = 0; i < r; ++i) {
+    const dim da = i + a.rank() >= r ? a[static_cast<std::ptrdiff_t>(i + a.rank() - r)] : 1;
+    const dim db = i + b.rank() >= r ? b[static_cast<std::ptrdiff_t>(i + b.rank() - r)] : 1;
+    if (da != db && da != 1 && db != 1)
+      fail(where, "cannot broadcast " + text(a) + " with " + text(b) + " (" + std::to_string(da) +
+                      " vs " + std::to_string(db) + " at output axis " + std::to_string(i) + ")");
+    out.push_back(da == 1 ? db : da);
+  }
+  return out;
+}
+
+/// Broadcasting of element-wise operands in the graph IR: numpy's rule on the shapes as they
+/// are; when a rank-4 (NHWC) operand meets one of lower rank that does not broadcast so, the
+/// lower-rank operand is aligned as its ONNX source aligns it against the NCHW tensor (a
+/// per-channel [C, 1, 1] constant), which gives the same rank-4 result.
+inline tensor_shape broadcast_operands(const std::string& where, const tensor_shape& a,
+                                       const tensor_shape& b) {
+  const bool mixed = (a.rank() == 4 && b.rank() < 4) || (b.rank() == 4 && a.rank() < 4);
+  if (mixed) {
+    try {
+      return broadcast(where, a, b);
+    } catch (const graph_error&) {
+      // Try the NCHW alignment below; if that fails too, report the plain rule's error.
+    }
+    const tensor_shape& x = a.rank() == 4 ? a : b;
+    const tensor_shape& lo = a.rank() == 4 ? b : a;
+    const tensor_shape nchw{x[0], x[3], x[1], x[2]};
+    bool ok = true;
+    tensor_shape y;
+    try {
+      y = broadcast(where, nchw, lo);
+    } catch (const graph_error&) {
+      ok = false;
+    }
+    if (ok && y.rank() == 4) return tensor_shape{y[0], y[2], y[3], y[1]};
+  }
+  return broadcast(where, a, b);
+}
+
+/// The output size of one spatial axis of a sliding window and the padding it uses.
+struct window_axis_result {
+  dim out = 0;
+  dim pad_begin = 0;
+  dim pad_end = 0;
+};
+
+/// One spatial axis: input size `in`, window `k`, stride `s`, dilation `d` (all >= 1), padding
+/// `mode` (explicit: pb / pe are the pads); ceil_mode rounds up, except that a last window
+/// starting inside the end padding is dropped (ONNX / PyTorch). SAME: out = ceil(in / s), the
+/// padding split as TensorFlow (more at the end) or, for same_lower, ONNX SAME_LOWER.
+inline window_axis_result window_axis(const std::string& where, const char* axis, dim in, dim k,
+                                      dim s, dim d, padding_mode mode, dim pb, dim pe,
+                                      bool ceil_mode) {
+  window_axis_result r;
+  const dim extent = d * (k - 1) + 1;  // k, d <= max_dim: fits in 63 bits
+  switch (mode) {
+    case padding_mode::same:
+    case padding_mode::same_lower: {
+      r.out = (in + s - 1) / s;
+      const dim need = (r.out - 1) * s + extent - in;
+      const dim total = need > 0 ? need : 0;
+      r.pad_begin = mode == padding_mode::same ? total / 2 : total - total / 2;
+      r.pad_end = total - r.pad_begin;
+      return r;
+    }
+    case padding_mode::valid:
+      pb = 0;
+      pe = 0;
+      break;
+    case padding_mode::explicit_pads:
+      break;
+  }
+  const dim padded = in + pb + pe;
+  if (extent > padded)
+    fail(where, std::string("kernel ") + axis + " " + std::to_string(k) + " (dilated extent " +
+                    std::to_string(extent) + ") is larger than the padded input " + axis + " " +
+                    std::to_string(padded) + " (input " + std::to_string(in) + ", pads " +
+                    std::to_string(pb) + " + " + std::to_string(pe) + ")");
+  const dim span = padded - extent;
+  r.out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+  if (ceil_mode && (r.out - 1) * s >= in + pb) --r.out;  // last window would start in the padding
+  r.pad_begin = pb;
+  r.pad_end = pe;
+  return r;
+}
+
+inline void check_pair(const std::string& where, const char* what, const std::array<dim, 2>& p,
+                       dim lo) {
+  if (p[0] < lo || p[1] < lo || p[0] > tensor_shape::max_dim || p[1] > tensor_shape::max_dim)
+    fail(where, std::string(what) + " " + std::to_string(p[0]) + "x" + std::to_string(p[1]) +
+                    " must be in [" + std::to_string(lo) + ", " +
+                    std::to_string(tensor_shape::max_dim) + "]");
+}
+
+inline void check_pads(const std::string& where, const std::array<dim, 4>& p) {
+  for (dim v : p)
+    if (v < 0 || v > tensor_shape::max_dim)
+      fail(where, "pads {" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ", " +
+                      std::to_string(p[2]) + ", " + std::to_string(p[3]) +
+                      "} (top, bottom, left, right) must be in [0, " +
+                      std::to_string(tensor_shape::max_dim) + "]");
+}
+
+/// A 2-D sliding window over an NHWC input [N, H, W, C] with the window fields of `a` (kernel,
+/// strides, dilations, padding, pads, ceil_mode): [N, OH, OW, C]. Writes the padding used into
+/// `resolved_pads` ({top, bottom, left, right}) when given.
+inline tensor_shape window(const std::string& where, const tensor_shape& x, const attributes& a,
+                           std::array<dim, 4>* resolved_pads = nullptr) {
+  require_rank4(where, x);
+  check_pair(where, "kernel", a.kernel, 1);
+  check_pair(where, "stride", a.strides, 1);
+  check_pair(where, "dilation", a.dilations, 1);
+  if (a.padding == padding_mode::explicit_pads) check_pads(where, a.pads);
+  const window_axis_result h = window_axis(where, "height", x[1], a.kernel[0], a.strides[0],
+                                           a.dilations[0], a.padding, a.pads[0], a.pads[1],
+                                           a.ceil_mode);
+  const window_axis_result w = window_axis(where, "width", x[2], a.kernel[1], a.strides[1],
+                                           a.dilations[1], a.padding, a.pads[2], a.pads[3],
+                                           a.ceil_mode);
+  if (resolved_pads != nullptr) *resolved_pads = {h.pad_begin, h.pad_end, w.pad_begin, w.pad_end};
+  return tensor_shape{x[0], h.out, w.out, x[3]};
+}
+
+/// Channels of a (grouped) convolution: groups divides the input and the output channels.
+inline void conv_channels(const std::string& where, const tensor_shape& x, dim cout, dim groups) {
+  const dim cin = x[3];
+  if (groups < 1 || cin % groups != 0)
+    fail(where, "groups " + std::to_string(groups) + " does not divide the " +
+                    std::to_string(cin) + " input channels of " + text(x));
+  if (cout < 1 || cout % groups != 0)
+    fail(where, "groups " + std::to_string(groups) + " does not divide the " +
+                    std::to_string(cout) + " output channels");
+}
+
+/// Transposed convolution [N, H, W, Cin] -> [N, OH, OW, cout] with the window fields of `a` and
+/// output padding `opad` (ONNX / PyTorch): explicit / VALID:
+/// OH = s * (H - 1) + opad + d * (k - 1) + 1 - top - bottom; SAME: OH = H * s, the padding
+/// split as for conv. When SAME needs less than no padding (window extent < stride), the
+/// difference becomes output padding (written back into `opad`). Resolved pads go to
+/// `resolved_pads` when given.
+inline tensor_shape conv_transpose(const std::string& where, const tensor_shape& x, dim cout,
+                                   const attributes& a, std::array<dim, 2>& opad,
+                                   std::array<dim, 4>* resolved_pads = nullptr) {
+  require_rank4(where, x);
+  check_pair(where, "kernel", a.kernel, 1);
+  check_pair(where, "stride", a.strides, 1);
+  check_pair(where, "dilation", a.dilations, 1);
+  check_pair(where, "output padding", opad, 0);
+  if (a.padding == padding_mode::explicit_pads) check_pads(where, a.pads);
+  if ((opad[0] >= a.strides[0] && opad[0] >= a.dilations[0]) ||
+      (opad[1] >= a.strides[1] && opad[1] >= a.dilations[1]))
+    fail(where, "output padding " + std::to_string(opad[0]) + "x" + std::to_string(opad[1]) +
+                    " must be smaller than the stride " + std::to_string(a.strides[0]) + "x" +
+                    std::to_string(a.strides[1]) + " or the dilation " +
+                    std::to_string(a.dilations[0]) + "x" + std::to_string(a.dilations[1]));
+  const dim groups = a.groups;
+  if (groups < 1 || x[3] % groups != 0 || cout < 1 || cout % groups != 0)
+    fail(where, "groups " + std::to_string(groups) + " must divide the input channels (" +
+                    std::to_string(x[3]) + ") and the output channels (" + std::to_string(cout) +
+                    ")");
+  std::array<dim, 4> pads = a.pads;
+  // out = s * (in - 1) + opad + extent - pb - pe; every term fits in 63 bits.
+  auto axis = [&](const char* nm, std::size_t i) {
+    const dim in = x[static_cast<std::ptrdiff_t>(i + 1)];
+    const dim extent = a.dilations[i] * (a.kernel[i] - 1) + 1;
+    const dim full = a.strides[i] * (in - 1) + extent;
+    dim& pb = pads[2 * i];
+    dim& pe = pads[2 * i + 1];
+    if (a.padding == padding_mode::same || a.padding == padding_mode::same_lower) {
+      const dim total = full + opad[i] - in * a.strides[i];
+      if (total >= 0) {
+        pb = a.padding == padding_mode::same ? total / 2 : total - total / 2;
+        pe = total - pb;
+      } else {
+        pb = pe = 0;
+        opad[i] = -total;  // output padding fills the gap between the last window and in * s
+      }
+      return in * a.strides[i];
+    }
+    if (a.padding == padding_mode::valid) pb = pe = 0;
+    const dim out = full + opad[i] - pb - pe;
+    if (out < 1)
+      fail(where, std::string("pads ") + std::to_string(pb) + " + " + std::to_string(pe) +
+                      " remove the whole output " + nm + " (" + std::to_string(full + opad[i]) +
+                      ")");
+    return out;
+  };
+  const dim oh = axis("height", 0);
+  const dim ow = axis("width", 1);
+  if (resolved_pads != nullptr) *resolved_pads = pads;
+  return tensor_shape{x[0], oh, ow, cout};
+}
+
+/// Fully connected layer: [..., C] -> [..., cout]; a rank-4 input [N, 1, 1, C] (global
+/// pooling's output) may also give [N, cout].
+inline tensor_shape fc(const std::string& where, const tensor_shape& x, dim cout,
+                       std::size_t out_rank) {
+  if (x.rank() == 4 && out_rank == 2) {
+    if (x[1] != 1 || x[2] != 1)
+      fail(where, "a rank-4 input to a fully connected layer giving rank 2 must be [N, 1, 1, C], "
+                  "got " + text(x));
+    return tensor_shape{x[0], cout};
+  }
+  if (x.rank() < 1)
+    fail(where, "expects an input of rank >= 1 ([N, C] or [..., C]), got " + text(x));
+  tensor_shape out = x;
+  out[-1] = cout;
+  return out;
+}
+
+/// Matrix product with numpy semantics: [..., M, K] x [..., K, P] -> [..., M, P]; batch
+/// dimensions broadcast; a rank-1 operand is promoted ([K] -> [1, K] or [K, 1]) and the
+/// added axis removed from the result.
+inline tensor_shape matmul(const std::string& where, tensor_shape sa, tensor_shape sb) {
+  if (sa.rank() == 0 || sb.rank() == 0) fail(where, "operands must have rank >= 1");
+  const tensor_shape oa = sa;
+  const tensor_shape ob = sb;
+  const bool a_vec = sa.rank() == 1;
+  const bool b_vec = sb.rank() == 1;
+  if (a_vec) sa = {1, sa[0]};
+  if (b_vec) sb = {sb[0], 1};
+  if (sa[-1] != sb[-2])
+    fail(where, "inner dimensions differ: " + text(oa) + " x " + text(ob) + " (" +
+                    std::to_string(sa[-1]) + " vs " + std::to_string(sb[-2]) + ")");
+  tensor_shape ba;
+  tensor_shape bb;
+  for (std::size_t i = 0; i + 2 < sa.rank(); ++i) ba.push_back(sa[static_cast<std::ptrdiff_t>(i)]);
+  for (std::size_t i = 0; i + 2 < sb.rank(); ++i) bb.push_back(sb[static_cast<std::ptrdiff_t>(i)]);
+  tensor_shape out = broadcast(where, ba, bb);
+  if (!a_vec) push(where, out, sa[-2]);
+  if (!b_vec) push(where, out, sb[-1]);
+  return out;
+}
+
+/// matmul() of graph operands: a rank-4 operand is NHWC in the IR but its source multiplied
+/// it as NCHW ([N, C] batch, [H, W] matrix), so when numpy's rule on the shapes as they are
+/// does not apply, the rank-4 operands are read as NCHW and the result mapped back.
+inline tensor_shape matmul_operands(const std::string& where, const tensor_shape& a,
+                                    const tensor_shape& b) {
+  if (a.rank() != 4 && b.rank() != 4) return matmul(where, a, b);
+  try {
+    return matmul(where, a, b);
+  } catch (const graph_error&) {
+    // Try the NCHW reading below; if that fails too, report the plain rule's error.
+  }
+  auto nchw = [](const tensor_shape& s) {
+    return s.rank() == 4 ? tensor_shape{s[0], s[3], s[1], s[2]} : s;
+  };
+  tensor_shape y;
+  try {
+    y = matmul(where, nchw(a), nchw(b));
+  } catch (const graph_error&) {
+    return matmul(where, a, b);  // throws the plain rule's error
+  }
+  return y.rank() == 4 ? tensor_shape{y[0], y[2], y[3], y[1]} : y;
+}
+
+/// Global pooling [N, H, W, C] -> [N, 1, 1, C].
+inline tensor_shape global_pool(const std::string& where, const tensor_shape& x) {
+  require_rank4(where, x);
+  return tensor_shape{x[0], 1, 1, x[3]};
+}
+
+/// Mean over `axes` (non-negative after normalisation; empty = every axis), keeping the
+/// reduced axes as size 1 when keepdims.
+inline tensor_shape reduce(const std::string& where, const tensor_shape& x,
+                           const std::vector<dim>& axes, bool keepdims) {
+  std::vector<dim> ax = normalise_axes(where, axes, x.rank());
+  if (ax.empty())
+    for (std::size_t i = 0; i < x.rank(); ++i) ax.push_back(static_cast<dim>(i));
+  tensor_shape out;
+  for (std::size_t i = 0; i < x.rank(); ++i) {
+    const bool reduced = contains(ax, static_cast<dim>(i));
+    if (!reduced)
+      out.push_back(x[static_cast<std::ptrdiff_t>(i)]);
+    else if (keepdims)
+      out.push_back(1);
+  }
+  return out;
+}
+
+/// Concatenation along `axis`: same rank, every other dimension equal.
+inline tensor_shape concat(const std::string& where, const std::vector<tensor_shape>& xs,
+                           dim axis) {
+  if (xs.empty()) fail(where, "needs at least one input");
+  const tensor_shape& first = xs[0];
+  const dim ax = normalise_axis(where, axis, first.rank());
+  tensor_shape out = first;
+  dim total = 0;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const tensor_shape& s = xs[i];
+    bool same = s.rank() == first.rank();
+    for (std::size_t d = 0; same && d < s.rank(); ++d)
+      same = static_cast<dim>(d) == ax ||
+             s[static_cast<std::ptrdiff_t>(d)] == first[static_cast<std::ptrdiff_t>(d)];
+    if (!same)
+      fail(where, "input " + std::to_string(i) + " has shape " + text(s) + " but input 0 has " +
+                      text(first) + "; all dimensions except axis " + std::to_string(ax) +
+                      " must match");
+    total += s[ax];  // terms <= 2^31 - 1: overflow would need 2^32 inputs
+  }
+  out[ax] = total;
+  return out;
+}
+
+/// Split along `axis` into pieces of the given sizes (each >= 1, summing to the dimension).
+inline std::vector<tensor_shape> split(const std::string& where, const tensor_shape& x, dim axis,
+                                       const std::vector<dim>& sizes) {
+  const dim ax = normalise_axis(where, axis, x.rank());
+  if (sizes.empty()) fail(where, "needs at least one output size");
+  dim sum = 0;
+  for (dim v : sizes) {
+    if (v < 0 || v > tensor_shape::max_dim)
+      fail(where, "split sizes " + text(sizes) + " must each be in [0, " +
+                      std::to_string(tensor_shape::max_dim) + "]");
+    sum += v;  // terms <= 2^31 - 1 and we stop once past x[ax]: no overflow
+    if (sum > x[ax]) break;
+  }
+  if (sum != x[ax])
+    fail(where, "split sizes " + text(sizes) + " do not sum to dimension " + std::to_string(ax) +
+                    " of " + text(x) + " (" + std::to_string(x[ax]) + ")");
+  std::vector<tensor_shape> outs;
+  outs.reserve(sizes.size());
+  for (dim v : sizes) {
+    tensor_shape o = x;
+    o[ax] = v;
+    outs.push_back(o);
+  }
+  return outs;
+}
+
+/// Equal split sizes of dimension `axis` of `x` into `parts` pieces (parts must divide it).
+inline std::vector<dim> equal_split(const std::string& where, const tensor_shape& x, dim axis,
+                                    dim parts) {
+  const dim ax = normalise_axis(where, axis, x.rank());
+  if (parts < 1 || x[ax] % parts != 0)
+    fail(where, "cannot split dimension " + std::to_string(ax) + " of size " +
+                    std::to_string(x[ax]) + " into " + std::to_string(parts) + " equal parts");
+  return std::vector<dim>(static_cast<std::size_t>(parts), x[ax] / parts);
+}
+
+/// One axis of a slice with ONNX Slice semantics: negative start / end count from the back,
+/// both are clamped, step may be negative (not 0). Returns the number of elements taken.
+inline dim slice_length(const std::string& where, dim n, dim start, dim end, dim step) {
+  if (step == 0) fail(where, "step must not be 0");
+  // Clamp as ONNX does. Indices end up in [-1, n] and a step beyond n selects one element
+  // just as n does, so nothing below overflows even for INT64_MIN / INT64_MAX arguments.
+  auto clamp = [](dim v, dim lo, dim hi) { return v < lo ? lo : (v > hi ? hi : v); };
+  const dim st = clamp(step, -n, n);
+  dim b = start < 0 ? (start < -n ? -n - 1 : start) + n : start;
+  dim e = end < 0 ? (end < -n ? -n - 1 : end) + n : end;
+  if (st > 0) {
+    b = clamp(b, 0, n);
+    e = clamp(e, 0, n);
+    return e > b ? (e - b - 1) / st + 1 : 0;
+  }
+  if (n == 0) return 0;
+  b = clamp(b, 0, n - 1);
+  e = clamp(e, -1, n - 1);
+  return b > e ? (b - e - 1) / -st + 1 : 0;
+}
+
+/// Reshape with ONNX semantics: 0 copies the input dimension at the same index, one -1 is
+/// inferred, the element count must not change.
+inline tensor_shape reshape(const std::string& where, const tensor_shape& x,
+                            const std::vector<dim>& target) {
+  constexpr dim max_elements = std::numeric_limits<dim>::max();
+  if (target.size() > tensor_shape::max_rank)
+    fail(where, "target rank " + std::to_string(target.size()) + " is above " +
+                    std::to_string(tensor_shape::max_rank));
+  tensor_shape out;
+  std::ptrdiff_t infer_at = -1;
+  dim known = 1;
+  for (std::size_t i = 0; i < target.size(); ++i) {
+    dim d = target[i];
+    if (d == 0) {
+      if (i >= x.rank())
+        fail(where, "target " + text(target) + " copies dimension " + std::to_string(i) +
+                        " (0) but the input " + text(x) + " has rank " + std::to_string(x.rank()));
+      d = x[static_cast<std::ptrdiff_t>(i)];
+    } else if (d == -1) {
+      if (infer_at >= 0) fail(where, "target " + text(target) + " has more than one -1");
+      infer_at = static_cast<std::ptrdiff_t>(i);
+      out.push_back(1);
+      continue;
+    } else if (d < 0 || d > tensor_shape::max_dim) {
+      fail(where, "target " + text(target) + " has dimension " + std::to_string(d) +
+                      " (sizes must be 0, -1 or in [1, " + std::to_string(tensor_shape::max_dim) +
+                      "])");
+    }
+    if (d != 0 && known > max_elements / d) fail(where, "target " + text(target) + " overflows");
+    known *= d;
+    out.push_back(d);
+  }
+  const dim count = x.num_elements();
+  if (infer_at >= 0) {
+    if (known == 0 || count % known != 0)
+      fail(where, "cannot reshape " + text(x) + " (" + std::to_string(count) + " elements) to " +
+                      text(target) + ": not a multiple of " + std::to_string(known));
+    out[infer_at] = count / known;
+  } else if (known != count) {
+    fail(where, "cannot reshape " + text(x) + " (" + std::to_string(count) + " elements) to " +
+                    text(target) + " (" + std::to_string(known) + " elements)");
+  }
+  return out;
+}
+
+/// ONNX Flatten: [d0 * ... * d(axis-1), d(axis) * ... * d(r-1)], axis in [-r, r].
+inline tensor_shape flatten(const std::string& where, const tensor_shape& x, dim axis) {
+  const auto r = static_cast<dim>(x.rank());
+  if (axis < -r || axis > r)
+    fail(where, "axis " + std::to_string(axis) + " is out of range [" + std::to_string(-r) + ", " +
+                    std::to_string(r) + "] for " + text(x));
+  const dim ax = axis < 0 ? axis + r : axis;
+  dim outer = 1;
+  dim inner = 1;
+  for (dim i = 0; i < r; ++i) (i < ax ? outer : inner) *= x[i];  // sub-products of a count
+  return tensor_shape{outer, inner};
+}
+
+/// Output dimension i is input dimension perm[i]; perm must be a permutation of the axes.
+inline tensor_shape transpose(const std::string& where, const tensor_shape& x,
+                              const std::vector<dim>& perm) {
+  bool ok = perm.size() == x.rank();
+  std::array<bool, tensor_shape::max_rank> seen{};
+  for (std::size_t i = 0; ok && i < perm.size(); ++i) {
+    const dim p = perm[i];
+    ok = p >= 0 && p < static_cast<dim>(x.rank()) && !seen[static_cast<std::size_t>(p)];
+    if (ok) seen[static_cast<std::size_t>(p)] = true;
+  }
+  if (!ok)
+    fail(where, "perm " + text(perm) + " is not a permutation of the " + std::to_string(x.rank()) +
+                    " axes of " + text(x));
+  tensor_shape out;
+  for (dim p : perm) out.push_back(x[p]);
+  return out;
+}
+
+/// Removes the given size-1 axes (normalised), or every size-1 axis when `axes` is empty.
+inline tensor_shape squeeze(const std::string& where, const tensor_shape& x,
+                            const std::vector<dim>& axes) {
+  std::vector<dim> ax = normalise_axes(where, axes, x.rank());
+  if (ax.empty()) {
+    for (std::size_t i = 0; i < x.rank(); ++i)
+      if (x[static_cast<std::ptrdiff_t>(i)] == 1) ax.push_back(static_cast<dim>(i));
+  }
+  tensor_shape out;
+  for (std::size_t i = 0; i < x.rank(); ++i) {
+    const dim d = x[static_cast<std::ptrdiff_t>(i)];
+    if (!contains(ax, static_cast<dim>(i))) {
+      out.push_back(d);
+    } else if (d != 1) {
+      fail(where, "cannot squeeze axis " + std::to_string(i) + " of size " + std::to_string(d) +
+                      " in " + text(x));
+    }
+  }
+  return out;
+}
+
+/// Inserts size-1 axes at the given positions of the output (negative axes count from the
+/// back of the output).
+inline tensor_shape unsqueeze(const std::string& where, const tensor_shape& x,
+                              const std::vector<dim>& axes) {
+  if (axes.empty()) fail(where, "needs at least one axis");
+  const std::size_t r = x.rank() + axes.size();
+  if (r > tensor_shape::max_rank)
+    fail(where, "output rank " + std::to_string(r) + " is above " +
+                    std::to_string(tensor_shape::max_rank));
+  const std::vector<dim> ax = normalise_axes(where, axes, r);
+  tensor_shape out;
+  std::ptrdiff_t next = 0;
+  for (std::size_t i = 0; i < r; ++i)
+    out.push_back(contains(ax, static_cast<dim>(i)) ? 1 : x[next++]);
+  return out;
+}
+
+/// Spatial zero padding of an NHWC tensor by {top, bottom, left, right} (each >= 0).
+inline tensor_shape pad(const std::string& where, const tensor_shape& x,
+                        const std::array<dim, 4>& p) {
+  require_rank4(where, x);
+  check_pads(where, p);
+  return tensor_shape{x[0], x[1] + p[0] + p[1], x[2] + p[2] + p[3], x[3]};
+}
+
+/// Padding of every axis, pads = [begin_0, ..., begin_{r-1}, end_0, ..., end_{r-1}] in the
+/// order of `order` (the source's axis order: order[i] is the shape axis of pads entry i);
+/// negative pads crop (ONNX), but no dimension may become negative.
+inline tensor_shape pad_axes(const std::string& where, const tensor_shape& x,
+                             const std::vector<dim>& pads, const std::vector<std::size_t>& order) {
+  const std::size_t r = x.rank();
+  if (pads.size() != 2 * r || order.size() != r)
+    fail(where, "pads " + text(pads) + " must hold 2 x " + std::to_string(r) + " values for " +
+                    text(x));
+  tensor_shape out = x;
+  for (std::size_t i = 0; i < r; ++i) {
+    const auto a = static_cast<std::ptrdiff_t>(order[i]);
+    const dim b = pads[i];
+    const dim e = pads[i + r];
+    if (b < -tensor_shape::max_dim || b > tensor_shape::max_dim || e < -tensor_shape::max_dim ||
+        e > tensor_shape::max_dim)
+      fail(where, "pads " + text(pads) + " are out of range");
+    const dim v = x[a] + b + e;
+    if (v < 0)
+      fail(where, "pads " + text(pads) + " remove more than the " + std::to_string(x[a]) +
+                      " elements of axis " + std::to_string(a) + " of " + text(x));
+    out[a] = v;
+  }
+  return out;
+}
+
+/// The sizes a resize by scale `s` may give from `in`: floor (ONNX), and rounding either way
+/// (sources that store the ratio of the sizes as a float).
+inline bool resize_size_matches(dim in, float s, dim out) noexcept {
+  if (!(std::isfinite(s) && s > 0.0f)) return false;
+  const double v = static_cast<double>(in) * static_cast<double>(s);
+  const double lo = std::floor(v * (1.0 - 1e-6));
+  const double hi = std::ceil(v * (1.0 + 1e-6));
+  const auto o = static_cast<double>(out);
+  return o >= lo && o <= hi;
+}
+
+/// Spatial resize of an NHWC tensor: [N, floor(H * sh), floor(W * sw), C].
+inline tensor_shape resize(const std::string& where, const tensor_shape& x,
+                           const std::array<float, 2>& scales) {
+  require_rank4(where, x);
+  tensor_shape out = x;
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto axis = static_cast<std::ptrdiff_t>(i + 1);
+    const double v =
+        std::floor(static_cast<double>(x[axis]) * static_cast<double>(scales[i]));
+    if (!(std::isfinite(scales[i]) && scales[i] > 0.0f) || !(v >= 1.0) ||
+        v > static_cast<double>(tensor_shape::max_dim))
+      fail(where, std::string(i == 0 ? "height" : "width") + " " + std::to_string(x[axis]) +
+                      " scaled by " + std::to_string(scales[i]) + " gives no size in [1, " +
+                      std::to_string(tensor_shape::max_dim) + "]");
+    out[axis] = static_cast<dim>(v);
+  }
+  return out;
+}
+
+}  // namespace shape_rules
+
+NNMETER_END_NAMESPACE
+// ---- end nnmeter/ir/shape_rules.hpp ----
 // ---- begin nnmeter/ir/graph_builder.hpp ----
 // nnmeter — graph_builder: builds an nnmeter::graph in code, inferring every shape.
 // SPDX-License-Identifier: MIT
@@ -1332,28 +1968,10 @@ class graph_builder {
   /// added axis removed from the result.
   tensor_ref matmul(tensor_ref a, tensor_ref b, std::string name = {}) {
     const ctx c = begin(op_kind::matmul, std::move(name));
-    tensor_shape sa = operand(c, a, 0);
-    tensor_shape sb = operand(c, b, 1);
+    const tensor_shape sa = operand(c, a, 0);
+    const tensor_shape sb = operand(c, b, 1);
     const dtype t = common_elem(c, {a, b});
-    if (sa.rank() == 0 || sb.rank() == 0) fail(c, "operands must have rank >= 1");
-    const tensor_shape oa = sa;
-    const tensor_shape ob = sb;
-    const bool a_vec = sa.rank() == 1;
-    const bool b_vec = sb.rank() == 1;
-    if (a_vec) sa = {1, sa[0]};
-    if (b_vec) sb = {sb[0], 1};
-    if (sa[-1] != sb[-2])
-      fail(c, "inner dimensions differ: " + text(oa) + " x " + text(ob) + " (" +
-                  std::to_string(sa[-1]) + " vs " + std::to_string(sb[-2]) + ")");
-    tensor_shape ba;
-    tensor_shape bb;
-    for (std::size_t i = 0; i + 2 < sa.rank(); ++i)
-      ba.push_back(sa[static_cast<std::ptrdiff_t>(i)]);
-    for (std::size_t i = 0; i + 2 < sb.rank(); ++i)
-      bb.push_back(sb[static_cast<std::ptrdiff_t>(i)]);
-    tensor_shape out = broadcast(c, ba, bb);
-    if (!a_vec) push(c, out, sa[-2]);
-    if (!b_vec) push(c, out, sb[-1]);
+    const tensor_shape out = shape_rules::matmul(where(c), sa, sb);
     return emit(c, op_kind::matmul, {a, b}, {out}, attributes{}, t);
   }
 
@@ -1409,14 +2027,7 @@ class graph_builder {
     std::vector<dim> ax = normalise_axes(c, std::move(axes), s.rank());
     if (ax.empty())
       for (std::size_t i = 0; i < s.rank(); ++i) ax.push_back(static_cast<dim>(i));
-    tensor_shape out;
-    for (std::size_t i = 0; i < s.rank(); ++i) {
-      const bool reduced = contains(ax, static_cast<dim>(i));
-      if (!reduced)
-        out.push_back(s[static_cast<std::ptrdiff_t>(i)]);
-      else if (keepdims)
-        out.push_back(1);
-    }
+    const tensor_shape out = shape_rules::reduce(where(c), s, ax, keepdims);
     attributes a;
     a.axes = std::move(ax);
     a.keepdims = keepdims;
@@ -1532,21 +2143,10 @@ class graph_builder {
     const tensor_shape first = operand(c, xs[0], 0);
     const dim ax = normalise_axis(c, axis, first.rank());
     const dtype t = common_elem(c, xs);
-    tensor_shape out = first;
-    dim total = 0;
-    for (std::size_t i = 0; i < xs.size(); ++i) {
-      const tensor_shape s = operand(c, xs[i], i);
-      bool same = s.rank() == first.rank();
-      for (std::size_t d = 0; same && d < s.rank(); ++d)
-        same = static_cast<dim>(d) == ax ||
-               s[static_cast<std::ptrdiff_t>(d)] == first[static_cast<std::ptrdiff_t>(d)];
-      if (!same)
-        fail(c, "input " + std::to_string(i) + " has shape " + text(s) + " but input 0 has " +
-                    text(first) + "; all dimensions except axis " + std::to_string(ax) +
-                    " must match");
-      total += s[ax];  // terms <= 2^31 - 1: overflow would need 2^32 inputs
-    }
-    out[ax] = total;
+    std::vector<tensor_shape> shapes;
+    shapes.reserve(xs.size());
+    for (std::size_t i = 0; i < xs.size(); ++i) shapes.push_back(operand(c, xs[i], i));
+    const tensor_shape out = shape_rules::concat(where(c), shapes, ax);
     attributes a;
     a.axis = ax;
     return emit(c, op_kind::concat, std::move(xs), {out}, std::move(a), t);
@@ -1567,11 +2167,7 @@ class graph_builder {
     const ctx c = begin(op_kind::split, std::move(name));
     const tensor_shape s = operand(c, x, 0);
     const dim ax = normalise_axis(c, axis, s.rank());
-    if (parts < 1 || s[ax] % parts != 0)
-      fail(c, "cannot split dimension " + std::to_string(ax) + " of size " + std::to_string(s[ax]) +
-                  " into " + std::to_string(parts) + " equal parts");
-    return split_impl(c, x, s, ax,
-                      std::vector<dim>(static_cast<std::size_t>(parts), s[ax] / parts));
+    return split_impl(c, x, s, ax, shape_rules::equal_split(where(c), s, ax, parts));
   }
 
   /// One slice along one axis with ONNX Slice semantics: negative start/end count from the
@@ -1584,23 +2180,7 @@ class graph_builder {
     const tensor_shape s = operand(c, x, 0);
     const dim ax = normalise_axis(c, axis, s.rank());
     const dim n = s[ax];
-    if (step == 0) fail(c, "step must not be 0");
-    // Clamp as ONNX does. Indices end up in [-1, n] and a step beyond n selects one element
-    // just as n does, so nothing below overflows even for INT64_MIN / INT64_MAX arguments.
-    auto clamp = [](dim v, dim lo, dim hi) { return v < lo ? lo : (v > hi ? hi : v); };
-    const dim st = clamp(step, -n, n);
-    dim b = start < 0 ? (start < -n ? -n - 1 : start) + n : start;
-    dim e = end < 0 ? (end < -n ? -n - 1 : end) + n : end;
-    dim len = 0;
-    if (st > 0) {
-      b = clamp(b, 0, n);
-      e = clamp(e, 0, n);
-      len = e > b ? (e - b - 1) / st + 1 : 0;
-    } else {
-      b = clamp(b, 0, n - 1);
-      e = clamp(e, -1, n - 1);
-      len = b > e ? (b - e - 1) / -st + 1 : 0;
-    }
+    const dim len = shape_rules::slice_length(where(c), n, start, end, step);
     if (len <= 0)
       fail(c, "slice [" + std::to_string(start) + ":" + std::to_string(end) + ":" +
                   std::to_string(step) + "] of axis " + std::to_string(ax) + " (size " +
@@ -1635,9 +2215,7 @@ class graph_builder {
     const ctx c = begin(op_kind::pad, std::move(name));
     const tensor_shape s = operand(c, x, 0);
     require_rank4(c, s);
-    const pads4 p{top, bottom, left, right};
-    check_pads(c, p);
-    const tensor_shape out = {s[0], s[1] + top + bottom, s[2] + left + right, s[3]};
+    const tensor_shape out = shape_rules::pad(where(c), s, {top, bottom, left, right});
     attributes a;
     a.pads = {top, bottom, left, right};
     return emit(c, op_kind::pad, {x}, {out}, std::move(a), elem(x));
@@ -1648,43 +2226,7 @@ class graph_builder {
   tensor_ref reshape(tensor_ref x, std::vector<dim> target, std::string name = {}) {
     const ctx c = begin(op_kind::reshape, std::move(name));
     const tensor_shape s = operand(c, x, 0);
-    if (target.size() > tensor_shape::max_rank)
-      fail(c, "target rank " + std::to_string(target.size()) + " is above " +
-                  std::to_string(tensor_shape::max_rank));
-    tensor_shape out;
-    std::ptrdiff_t infer_at = -1;
-    dim known = 1;
-    for (std::size_t i = 0; i < target.size(); ++i) {
-      dim d = target[i];
-      if (d == 0) {
-        if (i >= s.rank())
-          fail(c, "target " + text(target) + " copies dimension " + std::to_string(i) +
-                      " (0) but the input " + text(s) + " has rank " + std::to_string(s.rank()));
-        d = s[static_cast<std::ptrdiff_t>(i)];
-      } else if (d == -1) {
-        if (infer_at >= 0) fail(c, "target " + text(target) + " has more than one -1");
-        infer_at = static_cast<std::ptrdiff_t>(i);
-        out.push_back(1);
-        continue;
-      } else if (d < 0 || d > tensor_shape::max_dim) {
-        fail(c, "target " + text(target) + " has dimension " + std::to_string(d) +
-                    " (sizes must be 0, -1 or in [1, " + std::to_string(tensor_shape::max_dim) +
-                    "])");
-      }
-      if (known > max_elements / d) fail(c, "target " + text(target) + " overflows");
-      known *= d;
-      out.push_back(d);
-    }
-    const dim count = s.num_elements();
-    if (infer_at >= 0) {
-      if (count % known != 0)
-        fail(c, "cannot reshape " + text(s) + " (" + std::to_string(count) + " elements) to " +
-                    text(target) + ": not a multiple of " + std::to_string(known));
-      out[infer_at] = count / known;
-    } else if (known != count) {
-      fail(c, "cannot reshape " + text(s) + " (" + std::to_string(count) + " elements) to " +
-                  text(target) + " (" + std::to_string(known) + " elements)");
-    }
+    const tensor_shape out = shape_rules::reshape(where(c), s, target);
     attributes a;
     a.target_shape = std::move(target);
     return emit(c, op_kind::reshape, {x}, {out}, std::move(a), elem(x));
@@ -1695,17 +2237,12 @@ class graph_builder {
   tensor_ref flatten(tensor_ref x, dim axis = 1, std::string name = {}) {
     const ctx c = begin(op_kind::flatten, std::move(name));
     const tensor_shape s = operand(c, x, 0);
+    const tensor_shape out = shape_rules::flatten(where(c), s, axis);
     const auto r = static_cast<dim>(s.rank());
-    if (axis < -r || axis > r)
-      fail(c, "axis " + std::to_string(axis) + " is out of range [" + std::to_string(-r) + ", " +
-                  std::to_string(r) + "] for " + text(s));
     const dim ax = axis < 0 ? axis + r : axis;
-    dim outer = 1;
-    for (dim i = 0; i < ax; ++i) outer *= s[i];  // a sub-product of a checked element count
     attributes a;
     a.axis = ax;
-    return emit(c, op_kind::flatten, {x}, {tensor_shape{outer, s.num_elements() / outer}},
-                std::move(a), elem(x));
+    return emit(c, op_kind::flatten, {x}, {out}, std::move(a), elem(x));
   }
 
   /// Permutes the axes: output dimension i is input dimension perm[i]. An empty perm
@@ -1715,18 +2252,7 @@ class graph_builder {
     const tensor_shape s = operand(c, x, 0);
     if (perm.empty())
       for (std::size_t i = s.rank(); i-- > 0;) perm.push_back(static_cast<dim>(i));
-    bool ok = perm.size() == s.rank();
-    std::array<bool, tensor_shape::max_rank> seen{};
-    for (std::size_t i = 0; ok && i < perm.size(); ++i) {
-      const dim p = perm[i];
-      ok = p >= 0 && p < static_cast<dim>(s.rank()) && !seen[static_cast<std::size_t>(p)];
-      if (ok) seen[static_cast<std::size_t>(p)] = true;
-    }
-    if (!ok)
-      fail(c, "perm " + text(perm) + " is not a permutation of the " + std::to_string(s.rank()) +
-                  " axes of " + text(s));
-    tensor_shape out;
-    for (dim p : perm) out.push_back(s[p]);
+    const tensor_shape out = shape_rules::transpose(where(c), s, perm);
     attributes a;
     a.perm = std::move(perm);
     return emit(c, op_kind::transpose, {x}, {out}, std::move(a), elem(x));
@@ -1742,16 +2268,7 @@ class graph_builder {
       for (std::size_t i = 0; i < s.rank(); ++i)
         if (s[static_cast<std::ptrdiff_t>(i)] == 1) ax.push_back(static_cast<dim>(i));
     }
-    tensor_shape out;
-    for (std::size_t i = 0; i < s.rank(); ++i) {
-      const dim d = s[static_cast<std::ptrdiff_t>(i)];
-      if (!contains(ax, static_cast<dim>(i))) {
-        out.push_back(d);
-      } else if (d != 1) {
-        fail(c, "cannot squeeze axis " + std::to_string(i) + " of size " + std::to_string(d) +
-                    " in " + text(s));
-      }
-    }
+    const tensor_shape out = shape_rules::squeeze(where(c), s, ax);
     attributes a;
     a.axes = std::move(ax);
     return emit(c, op_kind::squeeze, {x}, {out}, std::move(a), elem(x));
@@ -1762,16 +2279,9 @@ class graph_builder {
   tensor_ref unsqueeze(tensor_ref x, std::vector<dim> axes, std::string name = {}) {
     const ctx c = begin(op_kind::unsqueeze, std::move(name));
     const tensor_shape s = operand(c, x, 0);
-    if (axes.empty()) fail(c, "needs at least one axis");
+    const tensor_shape out = shape_rules::unsqueeze(where(c), s, axes);
     const std::size_t r = s.rank() + axes.size();
-    if (r > tensor_shape::max_rank)
-      fail(c, "output rank " + std::to_string(r) + " is above " +
-                  std::to_string(tensor_shape::max_rank));
     std::vector<dim> ax = normalise_axes(c, std::move(axes), r);
-    tensor_shape out;
-    std::ptrdiff_t next = 0;
-    for (std::size_t i = 0; i < r; ++i)
-      out.push_back(contains(ax, static_cast<dim>(i)) ? 1 : s[next++]);
     attributes a;
     a.axes = std::move(ax);
     return emit(c, op_kind::unsqueeze, {x}, {out}, std::move(a), elem(x));
@@ -1788,17 +2298,7 @@ class graph_builder {
     if (mode != "nearest" && mode != "linear" && mode != "bilinear" && mode != "cubic")
       fail(c, "unknown mode '" + mode + "' (nearest, linear, bilinear or cubic)");
     const std::array<float, 2> sc{static_cast<float>(scale_h), static_cast<float>(scale_w)};
-    tensor_shape out = s;
-    for (std::size_t i = 0; i < 2; ++i) {
-      const auto axis = static_cast<std::ptrdiff_t>(i + 1);
-      const double v = std::floor(static_cast<double>(s[axis]) * static_cast<double>(sc[i]));
-      if (!(std::isfinite(sc[i]) && sc[i] > 0.0f) || !(v >= 1.0) ||
-          v > static_cast<double>(tensor_shape::max_dim))
-        fail(c, std::string(i == 0 ? "height" : "width") + " " + std::to_string(s[axis]) +
-                    " scaled by " + std::to_string(sc[i]) + " gives no size in [1, " +
-                    std::to_string(tensor_shape::max_dim) + "]");
-      out[axis] = static_cast<dim>(v);
-    }
+    const tensor_shape out = shape_rules::resize(where(c), s, sc);
     attributes a;
     a.scales = sc;
     a.mode = std::move(mode);
@@ -1882,33 +2382,15 @@ class graph_builder {
     attributes attrs;
   };
 
+  // "graph_builder: <kind> '<name>'", the prefix of the shape rules' messages.
+  static std::string where(const ctx& c) { return "graph_builder: " + c.kind + " '" + c.name + "'"; }
   [[noreturn]] static void fail(const ctx& c, const std::string& msg) {
-    throw graph_error("graph_builder: " + c.kind + " '" + c.name + "': " + msg);
+    shape_rules::fail(where(c), msg);
   }
 
-  static std::string text(const tensor_shape& s) {
-    std::string r = "[";
-    for (std::size_t i = 0; i < s.rank(); ++i) {
-      if (i != 0) r += ", ";
-      r += std::to_string(s[static_cast<std::ptrdiff_t>(i)]);
-    }
-    return r + "]";
-  }
-  static std::string text(const std::vector<dim>& v) {
-    std::string r = "[";
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      if (i != 0) r += ", ";
-      r += std::to_string(v[i]);
-    }
-    return r + "]";
-  }
+  static std::string text(const tensor_shape& s) { return shape_rules::text(s); }
+  static std::string text(const std::vector<dim>& v) { return shape_rules::text(v); }
   static std::string text(hw_pair p) { return std::to_string(p.h) + "x" + std::to_string(p.w); }
-
-  static bool contains(const std::vector<dim>& v, dim x) {
-    for (dim y : v)
-      if (y == x) return true;
-    return false;
-  }
 
   // Returns the name to use: `name`, or "<prefix>_<k>" with the first free k of that prefix.
   std::string fresh_name(std::string_view prefix, const std::vector<std::string>& children) {
@@ -1998,104 +2480,33 @@ class graph_builder {
                   std::to_string(tensor_shape::max_dim) + "]");
   }
   static void check_pads(const ctx& c, const pads4& p) {
-    for (dim v : {p.top, p.bottom, p.left, p.right})
-      if (v < 0 || v > tensor_shape::max_dim)
-        fail(c, "pads {" + std::to_string(p.top) + ", " + std::to_string(p.bottom) + ", " +
-                    std::to_string(p.left) + ", " + std::to_string(p.right) +
-                    "} (top, bottom, left, right) must be in [0, " +
-                    std::to_string(tensor_shape::max_dim) + "]");
+    shape_rules::check_pads(where(c), {p.top, p.bottom, p.left, p.right});
   }
   static void require_rank4(const ctx& c, const tensor_shape& s) {
-    if (s.rank() != 4) fail(c, "expects a rank-4 NHWC input, got " + text(s));
+    shape_rules::require_rank4(where(c), s);
   }
-  static void push(const ctx& c, tensor_shape& s, dim d) {
-    if (s.rank() == tensor_shape::max_rank)
-      fail(c, "result rank is above " + std::to_string(tensor_shape::max_rank));
-    s.push_back(d);
-  }
-
   static dim normalise_axis(const ctx& c, dim axis, std::size_t rank) {
-    const auto r = static_cast<dim>(rank);
-    if (axis < -r || axis >= r)
-      fail(c, "axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(r));
-    return axis < 0 ? axis + r : axis;
+    return shape_rules::normalise_axis(where(c), axis, rank);
   }
   // Non-negative, sorted, without duplicates (a duplicate is an error).
   static std::vector<dim> normalise_axes(const ctx& c, std::vector<dim> axes, std::size_t rank) {
-    for (dim& a : axes) a = normalise_axis(c, a, rank);
-    for (std::size_t i = 1; i < axes.size(); ++i) {  // insertion sort: at most 8 axes
-      for (std::size_t j = i; j > 0 && axes[j - 1] > axes[j]; --j) std::swap(axes[j - 1], axes[j]);
-    }
-    for (std::size_t i = 1; i < axes.size(); ++i)
-      if (axes[i] == axes[i - 1]) fail(c, "axis " + std::to_string(axes[i]) + " is repeated");
-    return axes;
+    return shape_rules::normalise_axes(where(c), std::move(axes), rank);
   }
 
   static tensor_shape broadcast(const ctx& c, const tensor_shape& a, const tensor_shape& b) {
-    const std::size_t r = a.rank() > b.rank() ? a.rank() : b.rank();
-    tensor_shape out;
-    for (std::size_t i = 0; i < r; ++i) {
-      const dim da = i + a.rank() >= r ? a[static_cast<std::ptrdiff_t>(i + a.rank() - r)] : 1;
-      const dim db = i + b.rank() >= r ? b[static_cast<std::ptrdiff_t>(i + b.rank() - r)] : 1;
-      if (da != db && da != 1 && db != 1)
-        fail(c, "cannot broadcast " + text(a) + " with " + text(b) + " (" + std::to_string(da) +
-                    " vs " + std::to_string(db) + " at output axis " + std::to_string(i) + ")");
-      out.push_back(da == 1 ? db : da);
-    }
-    return out;
-  }
-
-  // One spatial axis of a sliding window. Sets out and the resolved pads.
-  static void window_axis(const ctx& c, const char* axis, dim in, dim k, dim s, dim d,
-                          padding_mode mode, dim& pb, dim& pe, bool ceil_mode, dim& out) {
-    const dim extent = d * (k - 1) + 1;  // k, d <= max_dim: fits in 63 bits
-    switch (mode) {
-      case padding_mode::same:
-      case padding_mode::same_lower: {
-        out = (in + s - 1) / s;
-        const dim need = (out - 1) * s + extent - in;
-        const dim total = need > 0 ? need : 0;
-        pb = mode == padding_mode::same ? total / 2 : total - total / 2;
-        pe = total - pb;
-        return;
-      }
-      case padding_mode::valid:
-        pb = 0;
-        pe = 0;
-        break;
-      case padding_mode::explicit_pads:
-        break;
-    }
-    const dim padded = in + pb + pe;
-    if (extent > padded)
-      fail(c, std::string("kernel ") + axis + " " + std::to_string(k) + " (dilated extent " +
-                  std::to_string(extent) + ") is larger than the padded input " + axis + " " +
-                  std::to_string(padded) + " (input " + std::to_string(in) + ", pads " +
-                  std::to_string(pb) + " + " + std::to_string(pe) + ")");
-    const dim span = padded - extent;
-    out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
-    if (ceil_mode && (out - 1) * s >= in + pb) --out;  // last window would start in the padding
+    return shape_rules::broadcast(where(c), a, b);
   }
 
   static window_result window_infer(const ctx& c, const tensor_shape& x, hw_pair k, hw_pair s,
                                     hw_pair d, padding_mode mode, pads4 p, bool ceil_mode) {
-    require_rank4(c, x);
-    check_pair(c, "kernel", k, 1);
-    check_pair(c, "stride", s, 1);
-    check_pair(c, "dilation", d, 1);
-    if (mode == padding_mode::explicit_pads) check_pads(c, p);
     window_result r;
-    dim oh = 0;
-    dim ow = 0;
-    window_axis(c, "height", x[1], k.h, s.h, d.h, mode, p.top, p.bottom, ceil_mode, oh);
-    window_axis(c, "width", x[2], k.w, s.w, d.w, mode, p.left, p.right, ceil_mode, ow);
-    r.out = {x[0], oh, ow, x[3]};
     r.attrs.kernel = {k.h, k.w};
     r.attrs.strides = {s.h, s.w};
     r.attrs.dilations = {d.h, d.w};
     r.attrs.pads = {p.top, p.bottom, p.left, p.right};
     r.attrs.padding = mode;
     r.attrs.ceil_mode = ceil_mode;
+    r.out = shape_rules::window(where(c), x, r.attrs, &r.attrs.pads);
     return r;
   }
 
@@ -2103,13 +2514,7 @@ class graph_builder {
                                   hw_pair s, padding_mode mode, pads4 p, dim groups, hw_pair d) {
     window_result r = window_infer(c, x, k, s, d, mode, p, false);
     check_count(c, "output channels", cout);
-    const dim cin = x[3];
-    if (groups < 1 || cin % groups != 0)
-      fail(c, "groups " + std::to_string(groups) + " does not divide the " + std::to_string(cin) +
-                  " input channels of " + text(x));
-    if (cout % groups != 0)
-      fail(c, "groups " + std::to_string(groups) + " does not divide the " + std::to_string(cout) +
-                  " output channels");
+    shape_rules::conv_channels(where(c), x, cout, groups);
     r.out[3] = cout;
     r.attrs.groups = groups;
     return r;
@@ -2152,39 +2557,6 @@ class graph_builder {
     check_pair(c, "output padding", opad, 0);
     check_count(c, "output channels", cout);
     if (mode == padding_mode::explicit_pads) check_pads(c, p);
-    if ((opad.h >= s.h && opad.h >= d.h) || (opad.w >= s.w && opad.w >= d.w))
-      fail(c, "output padding " + text(opad) + " must be smaller than the stride " + text(s) +
-                  " or the dilation " + text(d));
-    if (groups < 1 || xs[3] % groups != 0 || cout % groups != 0)
-      fail(c, "groups " + std::to_string(groups) + " must divide the input channels (" +
-                  std::to_string(xs[3]) + ") and the output channels (" + std::to_string(cout) +
-                  ")");
-    // out = s * (in - 1) + opad + extent - pb - pe; every term fits in 63 bits.
-    auto axis = [&](const char* nm, dim in, dim kk, dim ss, dim dd, dim& op, dim& pb, dim& pe) {
-      const dim extent = dd * (kk - 1) + 1;
-      const dim full = ss * (in - 1) + extent;
-      if (mode == padding_mode::same || mode == padding_mode::same_lower) {
-        const dim total = full + op - in * ss;
-        if (total >= 0) {
-          pb = mode == padding_mode::same ? total / 2 : total - total / 2;
-          pe = total - pb;
-        } else {
-          pb = pe = 0;
-          op = -total;  // output padding fills the gap between the last window and in * stride
-        }
-        return in * ss;
-      }
-      if (mode == padding_mode::valid) pb = pe = 0;
-      const dim out = full + op - pb - pe;
-      if (out < 1)
-        fail(c, std::string("pads ") + std::to_string(pb) + " + " + std::to_string(pe) +
-                    " remove the whole output " + nm + " (" + std::to_string(full + op) + ")");
-      return out;
-    };
-    dim oph = opad.h;
-    dim opw = opad.w;
-    const dim oh = axis("height", xs[1], k.h, s.h, d.h, oph, p.top, p.bottom);
-    const dim ow = axis("width", xs[2], k.w, s.w, d.w, opw, p.left, p.right);
     attributes a;
     a.kernel = {k.h, k.w};
     a.strides = {s.h, s.w};
@@ -2193,11 +2565,12 @@ class graph_builder {
     a.padding = mode;
     a.groups = groups;
     a.has_bias = bias;
-    if (oph != 0 || opw != 0)
+    std::array<dim, 2> op{opad.h, opad.w};
+    const tensor_shape out = shape_rules::conv_transpose(where(c), xs, cout, a, op, &a.pads);
+    if (op[0] != 0 || op[1] != 0)
       a.extra.emplace_back("output_padding",
-                           "[" + std::to_string(oph) + ", " + std::to_string(opw) + "]");
-    return emit(c, op_kind::conv_transpose, {x}, {tensor_shape{xs[0], oh, ow, cout}}, std::move(a),
-                elem(x));
+                           "[" + std::to_string(op[0]) + ", " + std::to_string(op[1]) + "]");
+    return emit(c, op_kind::conv_transpose, {x}, {out}, std::move(a), elem(x));
   }
 
   tensor_ref pool_impl(op_kind op, tensor_ref x, hw_pair k, hw_pair s, padding_mode mode, pads4 p,
@@ -2236,23 +2609,10 @@ class graph_builder {
   std::vector<tensor_ref> split_impl(const ctx& c, tensor_ref x, const tensor_shape& s, dim ax,
                                      std::vector<dim> sizes) {
     if (sizes.empty()) fail(c, "needs at least one output size");
-    dim sum = 0;
-    for (dim v : sizes) {
+    for (dim v : sizes)
       if (v < 1 || v > tensor_shape::max_dim)
         fail(c, "split sizes " + text(sizes) + " must each be >= 1");
-      sum += v;  // terms <= 2^31 - 1 and we stop once past s[ax]: no overflow
-      if (sum > s[ax]) break;
-    }
-    if (sum != s[ax])
-      fail(c, "split sizes " + text(sizes) + " do not sum to dimension " + std::to_string(ax) +
-                  " of " + text(s) + " (" + std::to_string(s[ax]) + ")");
-    std::vector<tensor_shape> outs;
-    outs.reserve(sizes.size());
-    for (dim v : sizes) {
-      tensor_shape o = s;
-      o[ax] = v;
-      outs.push_back(o);
-    }
+    std::vector<tensor_shape> outs = shape_rules::split(where(c), s, ax, sizes);
     attributes a;
     a.axis = ax;
     a.split_sizes = std::move(sizes);
@@ -2292,6 +2652,544 @@ class graph_builder {
 
 NNMETER_END_NAMESPACE
 // ---- end nnmeter/ir/graph_builder.hpp ----
+// ---- begin nnmeter/ir/validate.hpp ----
+// nnmeter — validate(): a graph's shapes re-derived from its inputs and attributes with the
+// shape rules (ir/shape_rules.hpp), so that nothing downstream — kernel detection, features,
+// the predictor, the executor — ever works on a shape that contradicts its operator.
+// SPDX-License-Identifier: MIT
+
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+NNMETER_BEGIN_NAMESPACE
+
+/// Keys of attributes::extra that the library itself sets on imported nodes.
+namespace attr_keys {
+/// The node's output shape depends on tensor values the importer did not know (a Reshape by a
+/// computed shape, a Pad by computed pads, ...): its declared outputs are taken as they are,
+/// unknown dimensions included. The value is JSON text (`true` or a reason string).
+inline constexpr const char* data_dependent = "nnmeter:data_dependent";
+/// The node's input_shapes are the source's own declarations, which differ from the operands'
+/// real shapes (nn-Meter IR quirks, kept because nn-Meter's features are defined on them). The
+/// value is the real operand shapes as compact JSON ("[[1,7,7,1024]]"), see shapes_text().
+inline constexpr const char* declared_input_shapes = "nnmeter:declared_input_shapes";
+}  // namespace attr_keys
+
+/// Options of validate().
+struct validate_options {
+  /// Accept graph inputs (op_kind::input) with unknown (-1) dimensions. Off: an input of
+  /// unknown size is an error, because every shape below it would be unknown too.
+  bool allow_unknown_input_dims = false;
+};
+
+namespace detail {
+
+/// Compact JSON of a list of shapes: "[[1,7,7,1024],[]]".
+inline std::string shapes_text(const std::vector<tensor_shape>& shapes) {
+  std::string r = "[";
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    if (i != 0) r += ",";
+    r += "[";
+    for (std::size_t j = 0; j < shapes[i].rank(); ++j) {
+      if (j != 0) r += ",";
+      r += std::to_string(shapes[i][static_cast<std::ptrdiff_t>(j)]);
+    }
+    r += "]";
+  }
+  return r + "]";
+}
+
+/// Parses the integer list "[1, -2, 3]" that builders and importers store in attributes::extra
+/// (slice starts / ends / steps, output_padding, ONNX pads). Returns false on anything else.
+inline bool parse_int_list(const std::string& s, std::vector<std::int64_t>& out) {
+  out.clear();
+  std::size_t i = 0;
+  auto skip = [&] {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r')) ++i;
+  };
+  skip();
+  if (i >= s.size() || s[i] != '[') return false;
+  ++i;
+  skip();
+  if (i < s.size() && s[i] == ']') return ++i, skip(), i == s.size();
+  for (;;) {
+    skip();
+    bool neg = false;
+    if (i < s.size() && s[i] == '-') neg = true, ++i;
+    if (i >= s.size() || s[i] < '0' || s[i] > '9') return false;
+    std::uint64_t v = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      const auto digit = static_cast<std::uint64_t>(s[i] - '0');
+      if (v > (std::uint64_t{1} << 63) / 10) return false;
+      v = v * 10 + digit;
+      if (v > (std::uint64_t{1} << 63)) return false;
+      ++i;
+    }
+    constexpr std::uint64_t top = std::uint64_t{1} << 63;
+    if (!neg && v >= top) return false;
+    out.push_back(neg ? (v == top ? std::numeric_limits<std::int64_t>::min()
+                                  : -static_cast<std::int64_t>(v))
+                      : static_cast<std::int64_t>(v));
+    skip();
+    if (i < s.size() && s[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (i < s.size() && s[i] == ']') {
+      ++i;
+      skip();
+      return i == s.size();
+    }
+    return false;
+  }
+}
+
+inline bool extra_ints(const attributes& a, const char* key, std::vector<std::int64_t>& out) {
+  const std::string* p = a.find_extra(key);
+  return p != nullptr && parse_int_list(*p, out);
+}
+
+inline bool is_passthrough(op_kind k) noexcept {
+  switch (k) {
+    case op_kind::identity:
+    case op_kind::bn:
+    case op_kind::bias_add:
+    case op_kind::cast:
+    case op_kind::quantize:
+    case op_kind::dequantize:
+    case op_kind::prelu:
+      return true;
+    default:
+      return is_activation(k);
+  }
+}
+
+// ONNX axis i of a rank-4 tensor in NHWC.
+inline std::size_t nhwc_of_nchw(std::size_t i) noexcept {
+  constexpr std::size_t map[4] = {0, 3, 1, 2};
+  return i < 4 ? map[i] : i;
+}
+
+}  // namespace detail
+
+/// The output shapes of node `n` re-derived by the shape rules from its operand shapes `in`
+/// (the producers' output shapes, then the node's declared shapes of constant operands that are
+/// not graph nodes) and its attributes. Dimensions the rules cannot determine from the IR — a
+/// convolution's or fully connected layer's output channels (they come from the weights), the
+/// outputs of `other` and data-dependent nodes, extra outputs such as MaxPool's indices — are
+/// taken from the node's declared output_shapes. When an operand shape has unknown dimensions
+/// the declared outputs are returned as they are (the rules apply to known shapes) and
+/// `checked` is set to false. Throws graph_error("<where>: ...") when the node contradicts a
+/// rule (a window larger than its padded input, groups that do not divide the channels, ...).
+inline std::vector<tensor_shape> derive_output_shapes(const std::string& where, const node& n,
+                                                      const std::vector<tensor_shape>& in,
+                                                      bool& checked) {
+  using namespace shape_rules;
+  const std::vector<tensor_shape>& declared = n.output_shapes;
+  checked = false;
+  if (n.op == op_kind::input || n.op == op_kind::constant || n.op == op_kind::other ||
+      n.op == op_kind::gather || n.attrs.find_extra(attr_keys::data_dependent) != nullptr)
+    return declared;
+  for (const tensor_shape& s : in)
+    if (!s.is_static()) return declared;
+  if (in.empty()) fail(where, "has no data operand");
+  if (declared.empty()) fail(where, "declares no output shape");
+  const tensor_shape& x = in[0];
+  const tensor_shape& y = declared[0];
+  std::vector<tensor_shape> out = declared;  // extra outputs stay as declared
+  checked = true;
+  auto need_operands = [&](std::size_t k) {
+    if (in.size() < k)
+      fail(where, "needs " + std::to_string(k) + " operands, has " + std::to_string(in.size()));
+  };
+  auto declared_channels = [&](std::size_t rank) {
+    if (y.rank() != rank)
+      fail(where, "declares output " + text(y) + ", expected rank " + std::to_string(rank));
+    return y.back();
+  };
+  switch (n.op) {
+    case op_kind::conv:
+    case op_kind::dwconv: {
+      require_rank4(where, x);
+      const dim cout = declared_channels(4);
+      conv_channels(where, x, cout, n.attrs.groups);
+      if (n.op == op_kind::dwconv && n.attrs.groups != x[3])
+        fail(where, "a depthwise convolution needs groups (" + std::to_string(n.attrs.groups) +
+                        ") equal to the input channels of " + text(x));
+      if (n.attrs.kernel[0] == 0 || n.attrs.kernel[1] == 0) {  // window not known (ONNX)
+        out[0] = tensor_shape{x[0], y[1], y[2], cout};
+        break;
+      }
+      attributes a = n.attrs;
+      a.ceil_mode = false;
+      out[0] = window(where, x, a);
+      out[0][3] = cout;
+      break;
+    }
+    case op_kind::conv_transpose: {
+      require_rank4(where, x);
+      const dim cout = declared_channels(4);
+      if (n.attrs.find_extra("output_shape") != nullptr || n.attrs.kernel[0] == 0 ||
+          n.attrs.kernel[1] == 0) {
+        if (n.attrs.groups < 1 || x[3] % n.attrs.groups != 0 || cout % n.attrs.groups != 0)
+          fail(where, "groups " + std::to_string(n.attrs.groups) +
+                          " must divide the input and output channels");
+        out[0] = tensor_shape{x[0], y[1], y[2], cout};
+        break;
+      }
+      std::array<dim, 2> opad{0, 0};
+      std::vector<dim> op;
+      if (detail::extra_ints(n.attrs, "output_padding", op) && op.size() == 2) opad = {op[0], op[1]};
+      out[0] = conv_transpose(where, x, cout, n.attrs, opad);
+      break;
+    }
+    case op_kind::fc: {
+      if (y.rank() < 1) fail(where, "declares a scalar output");
+      out[0] = fc(where, x, y.back(), y.rank());
+      break;
+    }
+    case op_kind::matmul: {
+      if (in.size() < 2) {  // a constant first operand is a parameter, not an operand
+        checked = false;
+        break;
+      }
+      tensor_shape a = x;
+      tensor_shape b = in[1];
+      auto trans = [](tensor_shape& s) {
+        if (s.rank() >= 2) {
+          const dim t = s[-1];
+          s[-1] = s[-2];
+          s[-2] = t;
+        }
+      };
+      if (const std::string* t = n.attrs.find_extra("transA"); t != nullptr && *t != "0") trans(a);
+      if (const std::string* t = n.attrs.find_extra("transB"); t != nullptr && *t != "0") trans(b);
+      out[0] = matmul_operands(where, a, b);
+      break;
+    }
+    case op_kind::maxpool:
+    case op_kind::avgpool:
+      out[0] = window(where, x, n.attrs);
+      if (n.op == op_kind::maxpool && out.size() > 1) out[1] = out[0];  // indices
+      break;
+    case op_kind::global_avgpool:
+    case op_kind::global_maxpool:
+      out[0] = global_pool(where, x);
+      break;
+    case op_kind::reduce_mean:
+      out[0] = reduce(where, x, n.attrs.axes, n.attrs.keepdims);
+      break;
+    case op_kind::softmax:
+      (void)normalise_axis(where, n.attrs.axis, x.rank());
+      out[0] = x;
+      break;
+    case op_kind::channel_shuffle:
+      require_rank4(where, x);
+      if (n.attrs.groups < 1 || x[3] % n.attrs.groups != 0)
+        fail(where, "groups " + std::to_string(n.attrs.groups) + " does not divide the " +
+                        std::to_string(x[3]) + " channels of " + text(x));
+      out[0] = x;
+      break;
+    case op_kind::add:
+    case op_kind::sub:
+    case op_kind::mul:
+    case op_kind::div:
+      need_operands(2);
+      out[0] = broadcast_operands(where, x, in[1]);
+      break;
+    case op_kind::pad: {
+      std::vector<dim> p;
+      if (detail::extra_ints(n.attrs, "pads", p) && p.size() == 2 * x.rank()) {
+        std::vector<std::size_t> order(x.rank());
+        for (std::size_t i = 0; i < x.rank(); ++i)
+          order[i] = x.rank() == 4 ? detail::nhwc_of_nchw(i) : i;  // the source's NCHW pads
+        out[0] = pad_axes(where, x, p, order);
+      } else if (x.rank() == 4) {
+        const std::array<dim, 4>& q = n.attrs.pads;  // {top, bottom, left, right}
+        out[0] = pad_axes(where, x, {0, q[0], q[2], 0, 0, q[1], q[3], 0}, {0, 1, 2, 3});
+      } else {
+        fail(where, "has no padding amounts for its rank-" + std::to_string(x.rank()) + " input " +
+                        text(x));
+      }
+      break;
+    }
+    case op_kind::reshape:
+      if (const std::string* z = n.attrs.find_extra("allowzero"); z != nullptr && *z != "0") {
+        // ONNX allowzero: a 0 in the target is a zero-sized dimension, not a copy.
+        tensor_shape t;
+        for (dim d : n.attrs.target_shape) push(where, t, d);
+        if (t.is_static() && t.num_elements() == x.num_elements()) {
+          out[0] = t;
+          break;
+        }
+      }
+      if (n.attrs.target_shape.empty()) {
+        if (y.is_static() && y.num_elements() != x.num_elements())
+          fail(where, "cannot reshape " + text(x) + " (" + std::to_string(x.num_elements()) +
+                          " elements) to " + text(y) + " (" + std::to_string(y.num_elements()) +
+                          " elements)");
+        checked = false;
+        break;
+      }
+      out[0] = reshape(where, x, n.attrs.target_shape);
+      break;
+    case op_kind::flatten:
+      out[0] = flatten(where, x, n.attrs.axis);
+      break;
+    case op_kind::squeeze:
+      out[0] = squeeze(where, x, n.attrs.axes);
+      break;
+    case op_kind::unsqueeze:
+      if (n.attrs.axes.empty()) fail(where, "has no axes to insert");
+      out[0] = unsqueeze(where, x, n.attrs.axes);
+      break;
+    case op_kind::transpose:
+      out[0] = transpose(where, x, n.attrs.perm);
+      break;
+    case op_kind::concat:
+      out[0] = concat(where, in, n.attrs.axis);
+      break;
+    case op_kind::split: {
+      const std::vector<dim> sizes =
+          n.attrs.split_sizes.empty()
+              ? equal_split(where, x, n.attrs.axis, static_cast<dim>(declared.size()))
+              : n.attrs.split_sizes;
+      out = split(where, x, n.attrs.axis, sizes);
+      break;
+    }
+    case op_kind::slice: {
+      std::vector<dim> starts, ends, steps;
+      if (!detail::extra_ints(n.attrs, "starts", starts) ||
+          !detail::extra_ints(n.attrs, "ends", ends)) {
+        out[0] = y;  // bounds not known: the declared shape, unchecked
+        checked = false;
+        break;
+      }
+      if (!detail::extra_ints(n.attrs, "steps", steps) || steps.empty())
+        steps.assign(starts.size(), 1);
+      std::vector<dim> axes = n.attrs.axes;
+      if (axes.empty())
+        for (std::size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<dim>(i));
+      if (ends.size() != starts.size() || steps.size() != starts.size() ||
+          axes.size() != starts.size())
+        fail(where, "starts, ends, steps and axes have different lengths (" +
+                        std::to_string(starts.size()) + ", " + std::to_string(ends.size()) + ", " +
+                        std::to_string(steps.size()) + ", " + std::to_string(axes.size()) + ")");
+      tensor_shape s = x;
+      std::vector<dim> seen;
+      for (std::size_t i = 0; i < axes.size(); ++i) {
+        const dim ax = normalise_axis(where, axes[i], x.rank());
+        if (contains(seen, ax)) fail(where, "axis " + std::to_string(ax) + " is sliced twice");
+        seen.push_back(ax);
+        s[ax] = slice_length(where, x[ax], starts[i], ends[i], steps[i]);
+      }
+      out[0] = s;
+      break;
+    }
+    case op_kind::resize:
+      require_rank4(where, x);
+      // Sources store the scale as a float ratio of the sizes: floor, round and ceil all match.
+      if (y.rank() == 4 && y[0] == x[0] && y[3] == x[3] &&
+          resize_size_matches(x[1], n.attrs.scales[0], y[1]) &&
+          resize_size_matches(x[2], n.attrs.scales[1], y[2]))
+        out[0] = y;
+      else
+        out[0] = resize(where, x, n.attrs.scales);
+      break;
+    default:
+      if (!detail::is_passthrough(n.op)) {
+        checked = false;
+        return declared;
+      }
+      out[0] = x;
+      break;
+  }
+  return out;
+}
+
+namespace detail {
+
+inline std::string node_where(const node& n) {
+  return "node '" + n.name + "' (" + (n.type.empty() ? std::string(to_string(n.op)) : n.type) +
+         ")";
+}
+
+// The operand shapes of node `id`: its producers' outputs, then the declared shapes of
+// constant operands that are not graph nodes (nn-Meter IR's scalars).
+inline void operand_shapes(const graph& g, node_index id, std::vector<tensor_shape>& in) {
+  const node& n = g[id];
+  in.clear();
+  for (const tensor_ref& r : n.inputs) in.push_back(g[r.node].output_shapes[r.output]);
+  for (std::size_t i = n.inputs.size(); i < n.input_shapes.size(); ++i)
+    in.push_back(n.input_shapes[i]);
+}
+
+// Squeeze, unsqueeze, flatten and reduce_mean whose rank crosses 4: a rank-4 tensor is NHWC,
+// the others keep the source's (NCHW) order, so the IR cannot say where a removed or inserted
+// axis was; there the rank and the element count are checked.
+inline bool crosses_layout(const tensor_shape& x, const tensor_shape& y) noexcept {
+  return (x.rank() == 4) != (y.rank() == 4);
+}
+
+}  // namespace detail
+
+/// Checks that `g` is consistent, and throws graph_error naming the node and both shapes when
+/// it is not:
+/// - the structure (graph::validate: operand references, dimensions in range, no cycle);
+/// - every node's declared input shapes are its operands' real shapes (the producers' output
+///   shapes), unless the node carries attr_keys::declared_input_shapes (nn-Meter IR), whose value
+///   must then be the real shapes;
+/// - every node's output shapes are what the shape rules derive from the real operand shapes
+///   and the attributes (derive_output_shapes), weights' free dimensions aside;
+/// - no unknown (-1) dimension where it could be known: graph inputs must be fully known
+///   (unless options.allow_unknown_input_dims), and a node whose operands are all known has
+///   unknown outputs only when it is `other`, a gather, or marked attr_keys::data_dependent.
+/// Every importer calls it before returning, so kernel detection, features, the predictor and
+/// the executor can rely on it.
+inline void validate(const graph& g, const validate_options& options = {}) {
+  g.validate();
+  std::vector<tensor_shape> in;
+  for (node_index id = 0; id < g.num_nodes(); ++id) {
+    const node& n = g[id];
+    if (n.op == op_kind::input) {
+      if (!n.inputs.empty())
+        throw graph_error(detail::node_where(n) + ": a graph input has no operands");
+      for (const tensor_shape& s : n.output_shapes)
+        if (!s.is_static() && !options.allow_unknown_input_dims)
+          throw graph_error(detail::node_where(n) + ": graph input of unknown size " +
+                            shape_rules::text(s) + " (give its shape)");
+      continue;
+    }
+    if (n.op == op_kind::constant) {
+      for (const tensor_shape& s : n.output_shapes)
+        if (!s.is_static())
+          throw graph_error(detail::node_where(n) + ": constant of unknown size " +
+                            shape_rules::text(s));
+      continue;
+    }
+    if (n.input_shapes.size() < n.inputs.size())
+      throw graph_error(detail::node_where(n) + ": declares " +
+                        std::to_string(n.input_shapes.size()) + " input shape(s) for " +
+                        std::to_string(n.inputs.size()) + " operand(s)");
+    detail::operand_shapes(g, id, in);
+    if (const std::string* real = n.attrs.find_extra(attr_keys::declared_input_shapes)) {
+      const std::vector<tensor_shape> ops(in.begin(),
+                                          in.begin() + static_cast<std::ptrdiff_t>(n.inputs.size()));
+      if (*real != detail::shapes_text(ops))
+        throw graph_error(detail::node_where(n) + ": its operands are " +
+                          detail::shapes_text(ops) + " but it records " + *real);
+    } else {
+      for (std::size_t i = 0; i < n.inputs.size(); ++i) {
+        if (n.input_shapes[i] != in[i])
+          throw graph_error(detail::node_where(n) + ": input " + std::to_string(i) +
+                            " is declared " + shape_rules::text(n.input_shapes[i]) + " but '" +
+                            g[n.inputs[i].node].name + "' produces " + shape_rules::text(in[i]));
+      }
+    }
+    bool checked = false;
+    const std::string where = detail::node_where(n);
+    const std::vector<tensor_shape> derived = derive_output_shapes(where, n, in, checked);
+    if (!checked) continue;
+    for (std::size_t i = 0; i < derived.size(); ++i) {
+      const tensor_shape& d = derived[i];
+      const tensor_shape& decl = n.output_shapes[i];
+      if (d == decl) continue;
+      const bool layout_ok = (n.op == op_kind::squeeze || n.op == op_kind::unsqueeze ||
+                              n.op == op_kind::flatten || n.op == op_kind::reduce_mean) &&
+                             detail::crosses_layout(in[0], decl) && decl.is_static() &&
+                             decl.rank() == d.rank() && decl.num_elements() == d.num_elements();
+      if (layout_ok) continue;
+      std::string ins;
+      for (std::size_t k = 0; k < in.size(); ++k)
+        ins += (k != 0 ? " and " : "") + shape_rules::text(in[k]);
+      throw graph_error(where + ": output " + std::to_string(i) + " is declared " +
+                        shape_rules::text(decl) + " but its input" + (in.size() > 1 ? "s " : " ") +
+                        ins + " give" + (in.size() > 1 ? " " : "s ") + shape_rules::text(d));
+    }
+    if (derived.size() > n.output_shapes.size())
+      throw graph_error(where + ": declares " + std::to_string(n.output_shapes.size()) +
+                        " output(s), its operator gives " + std::to_string(derived.size()));
+  }
+}
+
+/// True when some node keeps declared input shapes that differ from its operands'
+/// (attr_keys::declared_input_shapes, nn-Meter IR).
+inline bool has_declared_input_shapes(const graph& g) {
+  for (const node& n : g.nodes())
+    if (n.attrs.find_extra(attr_keys::declared_input_shapes) != nullptr) return true;
+  return false;
+}
+
+/// Sets every node's input_shapes of graph operands to the operands' real shapes (the
+/// producers' outputs) and drops attr_keys::declared_input_shapes: the graph a backend runs.
+/// nn-Meter's feature set is defined on the declared shapes, so kernel detection for
+/// nn-Meter predictors uses the graph as imported.
+inline void use_operand_shapes(graph& g) {
+  for (node_index id = 0; id < g.num_nodes(); ++id) {
+    node& n = g.mutable_node(id);
+    for (std::size_t i = 0; i < n.inputs.size(); ++i) {
+      const tensor_ref r = n.inputs[i];
+      const tensor_shape s = g[r.node].output_shapes[r.output];
+      if (i < n.input_shapes.size())
+        n.input_shapes[i] = s;
+      else
+        n.input_shapes.push_back(s);
+    }
+    std::vector<std::pair<std::string, std::string>>& extra = n.attrs.extra;
+    for (std::size_t k = extra.size(); k-- > 0;)
+      if (extra[k].first == attr_keys::declared_input_shapes)
+        extra.erase(extra.begin() + static_cast<std::ptrdiff_t>(k));
+  }
+}
+
+/// One output whose declared shape differs from the one the shape rules derive.
+struct shape_conflict {
+  node_index node = 0;
+  std::size_t output = 0;
+  tensor_shape declared;
+  tensor_shape derived;
+};
+
+/// Re-derives the output shapes of every node of `g` in topological order from its operands'
+/// (already re-derived) shapes. Where a declared output differs from the derived one, calls
+/// `resolve(g, conflict)`: it returns true to take the derived shape (the graph is updated and
+/// later nodes see it), false to keep the declared one, or throws. Rule violations throw
+/// graph_error. Declared input_shapes are left as they are (the caller reconciles them).
+/// Returns the number of outputs replaced.
+inline std::size_t rederive_shapes(
+    graph& g, const std::function<bool(const graph&, const shape_conflict&)>& resolve) {
+  std::size_t replaced = 0;
+  std::vector<tensor_shape> in;
+  for (node_index id : g.topological_order()) {
+    const node& n = g[id];
+    if (n.op == op_kind::input || n.op == op_kind::constant) continue;
+    if (n.input_shapes.size() < n.inputs.size()) continue;  // validate() reports it
+    detail::operand_shapes(g, id, in);
+    bool checked = false;
+    const std::vector<tensor_shape> derived =
+        derive_output_shapes(detail::node_where(n), n, in, checked);
+    if (!checked) continue;
+    for (std::size_t i = 0; i < derived.size() && i < n.output_shapes.size(); ++i) {
+      if (derived[i] == n.output_shapes[i]) continue;
+      const shape_conflict c{id, i, n.output_shapes[i], derived[i]};
+      if (resolve(g, c)) {
+        g.mutable_node(id).output_shapes[i] = derived[i];
+        ++replaced;
+      }
+    }
+  }
+  return replaced;
+}
+
+NNMETER_END_NAMESPACE
+// ---- end nnmeter/ir/validate.hpp ----
 // ---- begin nnmeter/ir/algorithm.hpp ----
 // nnmeter — graph algorithms, generic over graph_traits.
 // SPDX-License-Identifier: MIT
@@ -3250,9 +4148,15 @@ struct kernel {
   std::int64_t groups = 1;
   /// Element type of the root's output.
   dtype elem = dtype::f32;
-  /// Multiply-adds counted as 2 FLOPs, summed over the member nodes.
+  /// Every dimension of input_tensors and output_tensors is known (none is -1). When false
+  /// the kernel has no extended feature vector, and nn-Meter's only where the fields it reads
+  /// are known: an unknown size never becomes a feature.
+  bool shapes_known = true;
+  /// Multiply-adds counted as 2 FLOPs, summed over the member nodes; NaN when a member's
+  /// shape has an unknown dimension.
   double flops = 0.0;
-  /// Bytes read and written by the kernel: external inputs + outputs + weights.
+  /// Bytes read and written by the kernel: external inputs + outputs + weights; NaN when a
+  /// member's shape has an unknown dimension.
   double bytes = 0.0;
   /// Neighbouring kernels (indices into the detection's kernel list), in nn-Meter's order;
   /// a kernel feeding another through two edges is listed twice, as nn-Meter does.
@@ -3266,6 +4170,7 @@ NNMETER_END_NAMESPACE
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -4071,6 +4976,9 @@ const detection& kernel_detector::run(const G& g, const rule_set& rules,
     k.groups = ra.groups;
     k.elem = dtype::f32;
     if constexpr (has_elem_types_v<G>) k.elem = traits::elem_type(g, root);
+    k.shapes_known = true;
+    for (const tensor_shape& t : k.input_tensors) k.shapes_known = k.shapes_known && t.is_static();
+    for (const tensor_shape& t : k.output_tensors) k.shapes_known = k.shapes_known && t.is_static();
     k.flops = 0.0;
     k.bytes = 0.0;
     k.inbounds.clear();
@@ -4124,6 +5032,13 @@ const detection& kernel_detector::run(const G& g, const rule_set& rules,
       }
       if (consumed_outside[m] || !has_consumer[m])
         for (const tensor_shape& s : outs) k.bytes += static_cast<double>(s.num_elements()) * elem_bytes;
+      bool known = true;
+      for (const tensor_shape& s : ins) known = known && s.is_static();
+      for (const tensor_shape& s : outs) known = known && s.is_static();
+      if (!known) {  // an unknown size would count as 1: no made-up cost
+        k.flops = std::numeric_limits<double>::quiet_NaN();
+        k.bytes = std::numeric_limits<double>::quiet_NaN();
+      }
     }
   }
   return result;
@@ -4310,7 +5225,17 @@ namespace detail {
 // on the fused type, first match wins; integers stay exact in double; FLOPs use Python's
 // left-to-right true division. Returns an empty vector where nn-Meter skips the kernel (or
 // would crash on a missing field).
+inline feature_vector nnmeter_features_raw(const kernel& k);
+
+// nn-Meter's vector, or none when a value it holds comes from an unknown (-1) dimension.
 inline feature_vector nnmeter_features(const kernel& k) {
+  feature_vector f = nnmeter_features_raw(k);
+  for (double x : f)
+    if (x < 0) return {};
+  return f;
+}
+
+inline feature_vector nnmeter_features_raw(const kernel& k) {
   const std::string_view op = k.op;
   double cout = 0, cin = 0, ks = 0, s = 1, inputh = 0;
   if (contains(op, "conv") || contains(op, "maxpool") || contains(op, "avgpool")) {
@@ -4418,6 +5343,7 @@ inline void hwc(const tensor_shape& t, double& h, double& w, double& c) {
 }
 
 inline feature_vector extended_features(const kernel& k) {
+  if (!k.shapes_known || !(k.flops == k.flops) || !(k.bytes == k.bytes)) return {};  // NaN: unknown
   const tensor_shape empty{};
   const tensor_shape& x = k.input_tensors.empty() ? empty : k.input_tensors[0];
   const tensor_shape& y = k.output_tensors.empty() ? empty : k.output_tensors[0];

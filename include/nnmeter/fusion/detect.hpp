@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -818,6 +819,9 @@ const detection& kernel_detector::run(const G& g, const rule_set& rules,
     k.groups = ra.groups;
     k.elem = dtype::f32;
     if constexpr (has_elem_types_v<G>) k.elem = traits::elem_type(g, root);
+    k.shapes_known = true;
+    for (const tensor_shape& t : k.input_tensors) k.shapes_known = k.shapes_known && t.is_static();
+    for (const tensor_shape& t : k.output_tensors) k.shapes_known = k.shapes_known && t.is_static();
     k.flops = 0.0;
     k.bytes = 0.0;
     k.inbounds.clear();
@@ -871,6 +875,13 @@ const detection& kernel_detector::run(const G& g, const rule_set& rules,
       }
       if (consumed_outside[m] || !has_consumer[m])
         for (const tensor_shape& s : outs) k.bytes += static_cast<double>(s.num_elements()) * elem_bytes;
+      bool known = true;
+      for (const tensor_shape& s : ins) known = known && s.is_static();
+      for (const tensor_shape& s : outs) known = known && s.is_static();
+      if (!known) {  // an unknown size would count as 1: no made-up cost
+        k.flops = std::numeric_limits<double>::quiet_NaN();
+        k.bytes = std::numeric_limits<double>::quiet_NaN();
+      }
     }
   }
   return result;

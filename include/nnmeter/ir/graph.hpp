@@ -11,7 +11,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <functional>
 #include <optional>
+#include <queue>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -202,29 +204,25 @@ class graph {
 
   const std::vector<node>& nodes() const noexcept { return nodes_; }
 
-  /// Nodes in a topological order (Kahn's algorithm; ready nodes taken in index order).
-  /// Throws graph_error naming a node on a cycle.
+  /// Nodes in a topological order (Kahn's algorithm; ready nodes taken in index order, so the
+  /// order is the unique smallest one by index). O((V + E) log V). Throws graph_error naming a
+  /// node on a cycle.
   std::vector<node_id> topological_order() const {
     const std::size_t n = nodes_.size();
     std::vector<std::size_t> indegree(n, 0);
     for (std::size_t i = 0; i < n; ++i) indegree[i] = nodes_[i].inputs.size();
     std::vector<node_id> order;
     order.reserve(n);
-    std::vector<node_id> ready;
-    for (std::size_t i = n; i-- > 0;)
-      if (indegree[i] == 0) ready.push_back(static_cast<node_id>(i));
-    // `ready` is a min-heap by index realised as a sorted stack: pop the smallest index.
+    // Min-heap of ready node indices.
+    std::priority_queue<node_id, std::vector<node_id>, std::greater<node_id>> ready;
+    for (std::size_t i = 0; i < n; ++i)
+      if (indegree[i] == 0) ready.push(static_cast<node_id>(i));
     while (!ready.empty()) {
-      const node_id v = ready.back();
-      ready.pop_back();
+      const node_id v = ready.top();
+      ready.pop();
       order.push_back(v);
-      for (node_id s : successors_[v]) {
-        if (--indegree[s] == 0) {
-          auto pos = ready.begin();
-          while (pos != ready.end() && *pos > s) ++pos;
-          ready.insert(pos, s);
-        }
-      }
+      for (node_id s : successors_[v])
+        if (--indegree[s] == 0) ready.push(s);
     }
     if (order.size() != n) {
       for (std::size_t i = 0; i < n; ++i)

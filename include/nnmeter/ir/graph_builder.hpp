@@ -7,6 +7,7 @@
 #include <nnmeter/ir/dtype.hpp>
 #include <nnmeter/ir/graph.hpp>
 #include <nnmeter/ir/op_kind.hpp>
+#include <nnmeter/ir/shape_rules.hpp>
 #include <nnmeter/ir/tensor_shape.hpp>
 
 #include <array>
@@ -198,28 +199,10 @@ class graph_builder {
   /// added axis removed from the result.
   tensor_ref matmul(tensor_ref a, tensor_ref b, std::string name = {}) {
     const ctx c = begin(op_kind::matmul, std::move(name));
-    tensor_shape sa = operand(c, a, 0);
-    tensor_shape sb = operand(c, b, 1);
+    const tensor_shape sa = operand(c, a, 0);
+    const tensor_shape sb = operand(c, b, 1);
     const dtype t = common_elem(c, {a, b});
-    if (sa.rank() == 0 || sb.rank() == 0) fail(c, "operands must have rank >= 1");
-    const tensor_shape oa = sa;
-    const tensor_shape ob = sb;
-    const bool a_vec = sa.rank() == 1;
-    const bool b_vec = sb.rank() == 1;
-    if (a_vec) sa = {1, sa[0]};
-    if (b_vec) sb = {sb[0], 1};
-    if (sa[-1] != sb[-2])
-      fail(c, "inner dimensions differ: " + text(oa) + " x " + text(ob) + " (" +
-                  std::to_string(sa[-1]) + " vs " + std::to_string(sb[-2]) + ")");
-    tensor_shape ba;
-    tensor_shape bb;
-    for (std::size_t i = 0; i + 2 < sa.rank(); ++i)
-      ba.push_back(sa[static_cast<std::ptrdiff_t>(i)]);
-    for (std::size_t i = 0; i + 2 < sb.rank(); ++i)
-      bb.push_back(sb[static_cast<std::ptrdiff_t>(i)]);
-    tensor_shape out = broadcast(c, ba, bb);
-    if (!a_vec) push(c, out, sa[-2]);
-    if (!b_vec) push(c, out, sb[-1]);
+    const tensor_shape out = shape_rules::matmul(where(c), sa, sb);
     return emit(c, op_kind::matmul, {a, b}, {out}, attributes{}, t);
   }
 
@@ -275,14 +258,7 @@ class graph_builder {
     std::vector<dim> ax = normalise_axes(c, std::move(axes), s.rank());
     if (ax.empty())
       for (std::size_t i = 0; i < s.rank(); ++i) ax.push_back(static_cast<dim>(i));
-    tensor_shape out;
-    for (std::size_t i = 0; i < s.rank(); ++i) {
-      const bool reduced = contains(ax, static_cast<dim>(i));
-      if (!reduced)
-        out.push_back(s[static_cast<std::ptrdiff_t>(i)]);
-      else if (keepdims)
-        out.push_back(1);
-    }
+    const tensor_shape out = shape_rules::reduce(where(c), s, ax, keepdims);
     attributes a;
     a.axes = std::move(ax);
     a.keepdims = keepdims;
@@ -398,21 +374,10 @@ class graph_builder {
     const tensor_shape first = operand(c, xs[0], 0);
     const dim ax = normalise_axis(c, axis, first.rank());
     const dtype t = common_elem(c, xs);
-    tensor_shape out = first;
-    dim total = 0;
-    for (std::size_t i = 0; i < xs.size(); ++i) {
-      const tensor_shape s = operand(c, xs[i], i);
-      bool same = s.rank() == first.rank();
-      for (std::size_t d = 0; same && d < s.rank(); ++d)
-        same = static_cast<dim>(d) == ax ||
-               s[static_cast<std::ptrdiff_t>(d)] == first[static_cast<std::ptrdiff_t>(d)];
-      if (!same)
-        fail(c, "input " + std::to_string(i) + " has shape " + text(s) + " but input 0 has " +
-                    text(first) + "; all dimensions except axis " + std::to_string(ax) +
-                    " must match");
-      total += s[ax];  // terms <= 2^31 - 1: overflow would need 2^32 inputs
-    }
-    out[ax] = total;
+    std::vector<tensor_shape> shapes;
+    shapes.reserve(xs.size());
+    for (std::size_t i = 0; i < xs.size(); ++i) shapes.push_back(operand(c, xs[i], i));
+    const tensor_shape out = shape_rules::concat(where(c), shapes, ax);
     attributes a;
     a.axis = ax;
     return emit(c, op_kind::concat, std::move(xs), {out}, std::move(a), t);
@@ -433,11 +398,7 @@ class graph_builder {
     const ctx c = begin(op_kind::split, std::move(name));
     const tensor_shape s = operand(c, x, 0);
     const dim ax = normalise_axis(c, axis, s.rank());
-    if (parts < 1 || s[ax] % parts != 0)
-      fail(c, "cannot split dimension " + std::to_string(ax) + " of size " + std::to_string(s[ax]) +
-                  " into " + std::to_string(parts) + " equal parts");
-    return split_impl(c, x, s, ax,
-                      std::vector<dim>(static_cast<std::size_t>(parts), s[ax] / parts));
+    return split_impl(c, x, s, ax, shape_rules::equal_split(where(c), s, ax, parts));
   }
 
   /// One slice along one axis with ONNX Slice semantics: negative start/end count from the
@@ -450,23 +411,7 @@ class graph_builder {
     const tensor_shape s = operand(c, x, 0);
     const dim ax = normalise_axis(c, axis, s.rank());
     const dim n = s[ax];
-    if (step == 0) fail(c, "step must not be 0");
-    // Clamp as ONNX does. Indices end up in [-1, n] and a step beyond n selects one element
-    // just as n does, so nothing below overflows even for INT64_MIN / INT64_MAX arguments.
-    auto clamp = [](dim v, dim lo, dim hi) { return v < lo ? lo : (v > hi ? hi : v); };
-    const dim st = clamp(step, -n, n);
-    dim b = start < 0 ? (start < -n ? -n - 1 : start) + n : start;
-    dim e = end < 0 ? (end < -n ? -n - 1 : end) + n : end;
-    dim len = 0;
-    if (st > 0) {
-      b = clamp(b, 0, n);
-      e = clamp(e, 0, n);
-      len = e > b ? (e - b - 1) / st + 1 : 0;
-    } else {
-      b = clamp(b, 0, n - 1);
-      e = clamp(e, -1, n - 1);
-      len = b > e ? (b - e - 1) / -st + 1 : 0;
-    }
+    const dim len = shape_rules::slice_length(where(c), n, start, end, step);
     if (len <= 0)
       fail(c, "slice [" + std::to_string(start) + ":" + std::to_string(end) + ":" +
                   std::to_string(step) + "] of axis " + std::to_string(ax) + " (size " +
@@ -501,9 +446,7 @@ class graph_builder {
     const ctx c = begin(op_kind::pad, std::move(name));
     const tensor_shape s = operand(c, x, 0);
     require_rank4(c, s);
-    const pads4 p{top, bottom, left, right};
-    check_pads(c, p);
-    const tensor_shape out = {s[0], s[1] + top + bottom, s[2] + left + right, s[3]};
+    const tensor_shape out = shape_rules::pad(where(c), s, {top, bottom, left, right});
     attributes a;
     a.pads = {top, bottom, left, right};
     return emit(c, op_kind::pad, {x}, {out}, std::move(a), elem(x));
@@ -514,43 +457,7 @@ class graph_builder {
   tensor_ref reshape(tensor_ref x, std::vector<dim> target, std::string name = {}) {
     const ctx c = begin(op_kind::reshape, std::move(name));
     const tensor_shape s = operand(c, x, 0);
-    if (target.size() > tensor_shape::max_rank)
-      fail(c, "target rank " + std::to_string(target.size()) + " is above " +
-                  std::to_string(tensor_shape::max_rank));
-    tensor_shape out;
-    std::ptrdiff_t infer_at = -1;
-    dim known = 1;
-    for (std::size_t i = 0; i < target.size(); ++i) {
-      dim d = target[i];
-      if (d == 0) {
-        if (i >= s.rank())
-          fail(c, "target " + text(target) + " copies dimension " + std::to_string(i) +
-                      " (0) but the input " + text(s) + " has rank " + std::to_string(s.rank()));
-        d = s[static_cast<std::ptrdiff_t>(i)];
-      } else if (d == -1) {
-        if (infer_at >= 0) fail(c, "target " + text(target) + " has more than one -1");
-        infer_at = static_cast<std::ptrdiff_t>(i);
-        out.push_back(1);
-        continue;
-      } else if (d < 0 || d > tensor_shape::max_dim) {
-        fail(c, "target " + text(target) + " has dimension " + std::to_string(d) +
-                    " (sizes must be 0, -1 or in [1, " + std::to_string(tensor_shape::max_dim) +
-                    "])");
-      }
-      if (known > max_elements / d) fail(c, "target " + text(target) + " overflows");
-      known *= d;
-      out.push_back(d);
-    }
-    const dim count = s.num_elements();
-    if (infer_at >= 0) {
-      if (count % known != 0)
-        fail(c, "cannot reshape " + text(s) + " (" + std::to_string(count) + " elements) to " +
-                    text(target) + ": not a multiple of " + std::to_string(known));
-      out[infer_at] = count / known;
-    } else if (known != count) {
-      fail(c, "cannot reshape " + text(s) + " (" + std::to_string(count) + " elements) to " +
-                  text(target) + " (" + std::to_string(known) + " elements)");
-    }
+    const tensor_shape out = shape_rules::reshape(where(c), s, target);
     attributes a;
     a.target_shape = std::move(target);
     return emit(c, op_kind::reshape, {x}, {out}, std::move(a), elem(x));
@@ -561,17 +468,12 @@ class graph_builder {
   tensor_ref flatten(tensor_ref x, dim axis = 1, std::string name = {}) {
     const ctx c = begin(op_kind::flatten, std::move(name));
     const tensor_shape s = operand(c, x, 0);
+    const tensor_shape out = shape_rules::flatten(where(c), s, axis);
     const auto r = static_cast<dim>(s.rank());
-    if (axis < -r || axis > r)
-      fail(c, "axis " + std::to_string(axis) + " is out of range [" + std::to_string(-r) + ", " +
-                  std::to_string(r) + "] for " + text(s));
     const dim ax = axis < 0 ? axis + r : axis;
-    dim outer = 1;
-    for (dim i = 0; i < ax; ++i) outer *= s[i];  // a sub-product of a checked element count
     attributes a;
     a.axis = ax;
-    return emit(c, op_kind::flatten, {x}, {tensor_shape{outer, s.num_elements() / outer}},
-                std::move(a), elem(x));
+    return emit(c, op_kind::flatten, {x}, {out}, std::move(a), elem(x));
   }
 
   /// Permutes the axes: output dimension i is input dimension perm[i]. An empty perm
@@ -581,18 +483,7 @@ class graph_builder {
     const tensor_shape s = operand(c, x, 0);
     if (perm.empty())
       for (std::size_t i = s.rank(); i-- > 0;) perm.push_back(static_cast<dim>(i));
-    bool ok = perm.size() == s.rank();
-    std::array<bool, tensor_shape::max_rank> seen{};
-    for (std::size_t i = 0; ok && i < perm.size(); ++i) {
-      const dim p = perm[i];
-      ok = p >= 0 && p < static_cast<dim>(s.rank()) && !seen[static_cast<std::size_t>(p)];
-      if (ok) seen[static_cast<std::size_t>(p)] = true;
-    }
-    if (!ok)
-      fail(c, "perm " + text(perm) + " is not a permutation of the " + std::to_string(s.rank()) +
-                  " axes of " + text(s));
-    tensor_shape out;
-    for (dim p : perm) out.push_back(s[p]);
+    const tensor_shape out = shape_rules::transpose(where(c), s, perm);
     attributes a;
     a.perm = std::move(perm);
     return emit(c, op_kind::transpose, {x}, {out}, std::move(a), elem(x));
@@ -608,16 +499,7 @@ class graph_builder {
       for (std::size_t i = 0; i < s.rank(); ++i)
         if (s[static_cast<std::ptrdiff_t>(i)] == 1) ax.push_back(static_cast<dim>(i));
     }
-    tensor_shape out;
-    for (std::size_t i = 0; i < s.rank(); ++i) {
-      const dim d = s[static_cast<std::ptrdiff_t>(i)];
-      if (!contains(ax, static_cast<dim>(i))) {
-        out.push_back(d);
-      } else if (d != 1) {
-        fail(c, "cannot squeeze axis " + std::to_string(i) + " of size " + std::to_string(d) +
-                    " in " + text(s));
-      }
-    }
+    const tensor_shape out = shape_rules::squeeze(where(c), s, ax);
     attributes a;
     a.axes = std::move(ax);
     return emit(c, op_kind::squeeze, {x}, {out}, std::move(a), elem(x));
@@ -628,16 +510,9 @@ class graph_builder {
   tensor_ref unsqueeze(tensor_ref x, std::vector<dim> axes, std::string name = {}) {
     const ctx c = begin(op_kind::unsqueeze, std::move(name));
     const tensor_shape s = operand(c, x, 0);
-    if (axes.empty()) fail(c, "needs at least one axis");
+    const tensor_shape out = shape_rules::unsqueeze(where(c), s, axes);
     const std::size_t r = s.rank() + axes.size();
-    if (r > tensor_shape::max_rank)
-      fail(c, "output rank " + std::to_string(r) + " is above " +
-                  std::to_string(tensor_shape::max_rank));
     std::vector<dim> ax = normalise_axes(c, std::move(axes), r);
-    tensor_shape out;
-    std::ptrdiff_t next = 0;
-    for (std::size_t i = 0; i < r; ++i)
-      out.push_back(contains(ax, static_cast<dim>(i)) ? 1 : s[next++]);
     attributes a;
     a.axes = std::move(ax);
     return emit(c, op_kind::unsqueeze, {x}, {out}, std::move(a), elem(x));
@@ -654,17 +529,7 @@ class graph_builder {
     if (mode != "nearest" && mode != "linear" && mode != "bilinear" && mode != "cubic")
       fail(c, "unknown mode '" + mode + "' (nearest, linear, bilinear or cubic)");
     const std::array<float, 2> sc{static_cast<float>(scale_h), static_cast<float>(scale_w)};
-    tensor_shape out = s;
-    for (std::size_t i = 0; i < 2; ++i) {
-      const auto axis = static_cast<std::ptrdiff_t>(i + 1);
-      const double v = std::floor(static_cast<double>(s[axis]) * static_cast<double>(sc[i]));
-      if (!(std::isfinite(sc[i]) && sc[i] > 0.0f) || !(v >= 1.0) ||
-          v > static_cast<double>(tensor_shape::max_dim))
-        fail(c, std::string(i == 0 ? "height" : "width") + " " + std::to_string(s[axis]) +
-                    " scaled by " + std::to_string(sc[i]) + " gives no size in [1, " +
-                    std::to_string(tensor_shape::max_dim) + "]");
-      out[axis] = static_cast<dim>(v);
-    }
+    const tensor_shape out = shape_rules::resize(where(c), s, sc);
     attributes a;
     a.scales = sc;
     a.mode = std::move(mode);
@@ -748,33 +613,15 @@ class graph_builder {
     attributes attrs;
   };
 
+  // "graph_builder: <kind> '<name>'", the prefix of the shape rules' messages.
+  static std::string where(const ctx& c) { return "graph_builder: " + c.kind + " '" + c.name + "'"; }
   [[noreturn]] static void fail(const ctx& c, const std::string& msg) {
-    throw graph_error("graph_builder: " + c.kind + " '" + c.name + "': " + msg);
+    shape_rules::fail(where(c), msg);
   }
 
-  static std::string text(const tensor_shape& s) {
-    std::string r = "[";
-    for (std::size_t i = 0; i < s.rank(); ++i) {
-      if (i != 0) r += ", ";
-      r += std::to_string(s[static_cast<std::ptrdiff_t>(i)]);
-    }
-    return r + "]";
-  }
-  static std::string text(const std::vector<dim>& v) {
-    std::string r = "[";
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      if (i != 0) r += ", ";
-      r += std::to_string(v[i]);
-    }
-    return r + "]";
-  }
+  static std::string text(const tensor_shape& s) { return shape_rules::text(s); }
+  static std::string text(const std::vector<dim>& v) { return shape_rules::text(v); }
   static std::string text(hw_pair p) { return std::to_string(p.h) + "x" + std::to_string(p.w); }
-
-  static bool contains(const std::vector<dim>& v, dim x) {
-    for (dim y : v)
-      if (y == x) return true;
-    return false;
-  }
 
   // Returns the name to use: `name`, or "<prefix>_<k>" with the first free k of that prefix.
   std::string fresh_name(std::string_view prefix, const std::vector<std::string>& children) {
@@ -864,104 +711,33 @@ class graph_builder {
                   std::to_string(tensor_shape::max_dim) + "]");
   }
   static void check_pads(const ctx& c, const pads4& p) {
-    for (dim v : {p.top, p.bottom, p.left, p.right})
-      if (v < 0 || v > tensor_shape::max_dim)
-        fail(c, "pads {" + std::to_string(p.top) + ", " + std::to_string(p.bottom) + ", " +
-                    std::to_string(p.left) + ", " + std::to_string(p.right) +
-                    "} (top, bottom, left, right) must be in [0, " +
-                    std::to_string(tensor_shape::max_dim) + "]");
+    shape_rules::check_pads(where(c), {p.top, p.bottom, p.left, p.right});
   }
   static void require_rank4(const ctx& c, const tensor_shape& s) {
-    if (s.rank() != 4) fail(c, "expects a rank-4 NHWC input, got " + text(s));
+    shape_rules::require_rank4(where(c), s);
   }
-  static void push(const ctx& c, tensor_shape& s, dim d) {
-    if (s.rank() == tensor_shape::max_rank)
-      fail(c, "result rank is above " + std::to_string(tensor_shape::max_rank));
-    s.push_back(d);
-  }
-
   static dim normalise_axis(const ctx& c, dim axis, std::size_t rank) {
-    const auto r = static_cast<dim>(rank);
-    if (axis < -r || axis >= r)
-      fail(c, "axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(r));
-    return axis < 0 ? axis + r : axis;
+    return shape_rules::normalise_axis(where(c), axis, rank);
   }
   // Non-negative, sorted, without duplicates (a duplicate is an error).
   static std::vector<dim> normalise_axes(const ctx& c, std::vector<dim> axes, std::size_t rank) {
-    for (dim& a : axes) a = normalise_axis(c, a, rank);
-    for (std::size_t i = 1; i < axes.size(); ++i) {  // insertion sort: at most 8 axes
-      for (std::size_t j = i; j > 0 && axes[j - 1] > axes[j]; --j) std::swap(axes[j - 1], axes[j]);
-    }
-    for (std::size_t i = 1; i < axes.size(); ++i)
-      if (axes[i] == axes[i - 1]) fail(c, "axis " + std::to_string(axes[i]) + " is repeated");
-    return axes;
+    return shape_rules::normalise_axes(where(c), std::move(axes), rank);
   }
 
   static tensor_shape broadcast(const ctx& c, const tensor_shape& a, const tensor_shape& b) {
-    const std::size_t r = a.rank() > b.rank() ? a.rank() : b.rank();
-    tensor_shape out;
-    for (std::size_t i = 0; i < r; ++i) {
-      const dim da = i + a.rank() >= r ? a[static_cast<std::ptrdiff_t>(i + a.rank() - r)] : 1;
-      const dim db = i + b.rank() >= r ? b[static_cast<std::ptrdiff_t>(i + b.rank() - r)] : 1;
-      if (da != db && da != 1 && db != 1)
-        fail(c, "cannot broadcast " + text(a) + " with " + text(b) + " (" + std::to_string(da) +
-                    " vs " + std::to_string(db) + " at output axis " + std::to_string(i) + ")");
-      out.push_back(da == 1 ? db : da);
-    }
-    return out;
-  }
-
-  // One spatial axis of a sliding window. Sets out and the resolved pads.
-  static void window_axis(const ctx& c, const char* axis, dim in, dim k, dim s, dim d,
-                          padding_mode mode, dim& pb, dim& pe, bool ceil_mode, dim& out) {
-    const dim extent = d * (k - 1) + 1;  // k, d <= max_dim: fits in 63 bits
-    switch (mode) {
-      case padding_mode::same:
-      case padding_mode::same_lower: {
-        out = (in + s - 1) / s;
-        const dim need = (out - 1) * s + extent - in;
-        const dim total = need > 0 ? need : 0;
-        pb = mode == padding_mode::same ? total / 2 : total - total / 2;
-        pe = total - pb;
-        return;
-      }
-      case padding_mode::valid:
-        pb = 0;
-        pe = 0;
-        break;
-      case padding_mode::explicit_pads:
-        break;
-    }
-    const dim padded = in + pb + pe;
-    if (extent > padded)
-      fail(c, std::string("kernel ") + axis + " " + std::to_string(k) + " (dilated extent " +
-                  std::to_string(extent) + ") is larger than the padded input " + axis + " " +
-                  std::to_string(padded) + " (input " + std::to_string(in) + ", pads " +
-                  std::to_string(pb) + " + " + std::to_string(pe) + ")");
-    const dim span = padded - extent;
-    out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
-    if (ceil_mode && (out - 1) * s >= in + pb) --out;  // last window would start in the padding
+    return shape_rules::broadcast(where(c), a, b);
   }
 
   static window_result window_infer(const ctx& c, const tensor_shape& x, hw_pair k, hw_pair s,
                                     hw_pair d, padding_mode mode, pads4 p, bool ceil_mode) {
-    require_rank4(c, x);
-    check_pair(c, "kernel", k, 1);
-    check_pair(c, "stride", s, 1);
-    check_pair(c, "dilation", d, 1);
-    if (mode == padding_mode::explicit_pads) check_pads(c, p);
     window_result r;
-    dim oh = 0;
-    dim ow = 0;
-    window_axis(c, "height", x[1], k.h, s.h, d.h, mode, p.top, p.bottom, ceil_mode, oh);
-    window_axis(c, "width", x[2], k.w, s.w, d.w, mode, p.left, p.right, ceil_mode, ow);
-    r.out = {x[0], oh, ow, x[3]};
     r.attrs.kernel = {k.h, k.w};
     r.attrs.strides = {s.h, s.w};
     r.attrs.dilations = {d.h, d.w};
     r.attrs.pads = {p.top, p.bottom, p.left, p.right};
     r.attrs.padding = mode;
     r.attrs.ceil_mode = ceil_mode;
+    r.out = shape_rules::window(where(c), x, r.attrs, &r.attrs.pads);
     return r;
   }
 
@@ -969,13 +745,7 @@ class graph_builder {
                                   hw_pair s, padding_mode mode, pads4 p, dim groups, hw_pair d) {
     window_result r = window_infer(c, x, k, s, d, mode, p, false);
     check_count(c, "output channels", cout);
-    const dim cin = x[3];
-    if (groups < 1 || cin % groups != 0)
-      fail(c, "groups " + std::to_string(groups) + " does not divide the " + std::to_string(cin) +
-                  " input channels of " + text(x));
-    if (cout % groups != 0)
-      fail(c, "groups " + std::to_string(groups) + " does not divide the " + std::to_string(cout) +
-                  " output channels");
+    shape_rules::conv_channels(where(c), x, cout, groups);
     r.out[3] = cout;
     r.attrs.groups = groups;
     return r;
@@ -1018,39 +788,6 @@ class graph_builder {
     check_pair(c, "output padding", opad, 0);
     check_count(c, "output channels", cout);
     if (mode == padding_mode::explicit_pads) check_pads(c, p);
-    if ((opad.h >= s.h && opad.h >= d.h) || (opad.w >= s.w && opad.w >= d.w))
-      fail(c, "output padding " + text(opad) + " must be smaller than the stride " + text(s) +
-                  " or the dilation " + text(d));
-    if (groups < 1 || xs[3] % groups != 0 || cout % groups != 0)
-      fail(c, "groups " + std::to_string(groups) + " must divide the input channels (" +
-                  std::to_string(xs[3]) + ") and the output channels (" + std::to_string(cout) +
-                  ")");
-    // out = s * (in - 1) + opad + extent - pb - pe; every term fits in 63 bits.
-    auto axis = [&](const char* nm, dim in, dim kk, dim ss, dim dd, dim& op, dim& pb, dim& pe) {
-      const dim extent = dd * (kk - 1) + 1;
-      const dim full = ss * (in - 1) + extent;
-      if (mode == padding_mode::same || mode == padding_mode::same_lower) {
-        const dim total = full + op - in * ss;
-        if (total >= 0) {
-          pb = mode == padding_mode::same ? total / 2 : total - total / 2;
-          pe = total - pb;
-        } else {
-          pb = pe = 0;
-          op = -total;  // output padding fills the gap between the last window and in * stride
-        }
-        return in * ss;
-      }
-      if (mode == padding_mode::valid) pb = pe = 0;
-      const dim out = full + op - pb - pe;
-      if (out < 1)
-        fail(c, std::string("pads ") + std::to_string(pb) + " + " + std::to_string(pe) +
-                    " remove the whole output " + nm + " (" + std::to_string(full + op) + ")");
-      return out;
-    };
-    dim oph = opad.h;
-    dim opw = opad.w;
-    const dim oh = axis("height", xs[1], k.h, s.h, d.h, oph, p.top, p.bottom);
-    const dim ow = axis("width", xs[2], k.w, s.w, d.w, opw, p.left, p.right);
     attributes a;
     a.kernel = {k.h, k.w};
     a.strides = {s.h, s.w};
@@ -1059,11 +796,12 @@ class graph_builder {
     a.padding = mode;
     a.groups = groups;
     a.has_bias = bias;
-    if (oph != 0 || opw != 0)
+    std::array<dim, 2> op{opad.h, opad.w};
+    const tensor_shape out = shape_rules::conv_transpose(where(c), xs, cout, a, op, &a.pads);
+    if (op[0] != 0 || op[1] != 0)
       a.extra.emplace_back("output_padding",
-                           "[" + std::to_string(oph) + ", " + std::to_string(opw) + "]");
-    return emit(c, op_kind::conv_transpose, {x}, {tensor_shape{xs[0], oh, ow, cout}}, std::move(a),
-                elem(x));
+                           "[" + std::to_string(op[0]) + ", " + std::to_string(op[1]) + "]");
+    return emit(c, op_kind::conv_transpose, {x}, {out}, std::move(a), elem(x));
   }
 
   tensor_ref pool_impl(op_kind op, tensor_ref x, hw_pair k, hw_pair s, padding_mode mode, pads4 p,
@@ -1102,23 +840,10 @@ class graph_builder {
   std::vector<tensor_ref> split_impl(const ctx& c, tensor_ref x, const tensor_shape& s, dim ax,
                                      std::vector<dim> sizes) {
     if (sizes.empty()) fail(c, "needs at least one output size");
-    dim sum = 0;
-    for (dim v : sizes) {
+    for (dim v : sizes)
       if (v < 1 || v > tensor_shape::max_dim)
         fail(c, "split sizes " + text(sizes) + " must each be >= 1");
-      sum += v;  // terms <= 2^31 - 1 and we stop once past s[ax]: no overflow
-      if (sum > s[ax]) break;
-    }
-    if (sum != s[ax])
-      fail(c, "split sizes " + text(sizes) + " do not sum to dimension " + std::to_string(ax) +
-                  " of " + text(s) + " (" + std::to_string(s[ax]) + ")");
-    std::vector<tensor_shape> outs;
-    outs.reserve(sizes.size());
-    for (dim v : sizes) {
-      tensor_shape o = s;
-      o[ax] = v;
-      outs.push_back(o);
-    }
+    std::vector<tensor_shape> outs = shape_rules::split(where(c), s, ax, sizes);
     attributes a;
     a.axis = ax;
     a.split_sizes = std::move(sizes);

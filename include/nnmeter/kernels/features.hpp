@@ -152,7 +152,17 @@ namespace detail {
 // on the fused type, first match wins; integers stay exact in double; FLOPs use Python's
 // left-to-right true division. Returns an empty vector where nn-Meter skips the kernel (or
 // would crash on a missing field).
+inline feature_vector nnmeter_features_raw(const kernel& k);
+
+// nn-Meter's vector, or none when a value it holds comes from an unknown (-1) dimension.
 inline feature_vector nnmeter_features(const kernel& k) {
+  feature_vector f = nnmeter_features_raw(k);
+  for (double x : f)
+    if (x < 0) return {};
+  return f;
+}
+
+inline feature_vector nnmeter_features_raw(const kernel& k) {
   const std::string_view op = k.op;
   double cout = 0, cin = 0, ks = 0, s = 1, inputh = 0;
   if (contains(op, "conv") || contains(op, "maxpool") || contains(op, "avgpool")) {
@@ -260,6 +270,7 @@ inline void hwc(const tensor_shape& t, double& h, double& w, double& c) {
 }
 
 inline feature_vector extended_features(const kernel& k) {
+  if (!k.shapes_known || !(k.flops == k.flops) || !(k.bytes == k.bytes)) return {};  // NaN: unknown
   const tensor_shape empty{};
   const tensor_shape& x = k.input_tensors.empty() ? empty : k.input_tensors[0];
   const tensor_shape& y = k.output_tensors.empty() ? empty : k.output_tensors[0];

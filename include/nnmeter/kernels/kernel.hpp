@@ -49,9 +49,15 @@ struct kernel {
   std::int64_t groups = 1;
   /// Element type of the root's output.
   dtype elem = dtype::f32;
-  /// Multiply-adds counted as 2 FLOPs, summed over the member nodes.
+  /// Every dimension of input_tensors and output_tensors is known (none is -1). When false
+  /// the kernel has no extended feature vector, and nn-Meter's only where the fields it reads
+  /// are known: an unknown size never becomes a feature.
+  bool shapes_known = true;
+  /// Multiply-adds counted as 2 FLOPs, summed over the member nodes; NaN when a member's
+  /// shape has an unknown dimension.
   double flops = 0.0;
-  /// Bytes read and written by the kernel: external inputs + outputs + weights.
+  /// Bytes read and written by the kernel: external inputs + outputs + weights; NaN when a
+  /// member's shape has an unknown dimension.
   double bytes = 0.0;
   /// Neighbouring kernels (indices into the detection's kernel list), in nn-Meter's order;
   /// a kernel feeding another through two edges is listed twice, as nn-Meter does.

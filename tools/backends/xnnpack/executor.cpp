@@ -4,6 +4,7 @@
 
 #include <nnmeter/error.hpp>
 #include <nnmeter/ir/op_kind.hpp>
+#include <nnmeter/ir/validate.hpp>
 
 #include <xnnpack.h>
 
@@ -1634,8 +1635,18 @@ bool fold_channel_shuffles(const graph& g, graph& out) {
 executor::executor(const graph& source, const executor_options& options)
     : impl_(std::make_unique<impl>()) {
   impl& m = *impl_;
+  // Shapes checked against their operators first (nnmeter::validate), then the real operand
+  // shapes wherever a file declared others (nn-Meter IR keeps its own for its features).
+  nnmeter::validate(source);
+  graph real;
+  const graph* base = &source;
+  if (has_declared_input_shapes(source)) {
+    real = source;
+    use_operand_shapes(real);
+    base = &real;
+  }
   graph folded_shuffles;
-  const graph& g = fold_channel_shuffles(source, folded_shuffles) ? folded_shuffles : source;
+  const graph& g = fold_channel_shuffles(*base, folded_shuffles) ? folded_shuffles : *base;
   m.src = &g;
   m.opts = options;
   if (g.empty()) throw graph_error("xnnpack executor: the graph is empty");
