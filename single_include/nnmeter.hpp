@@ -1942,17 +1942,19 @@ class graph_builder {
 
   /// Fully connected layer: [N, C] -> [N, cout]. A rank-4 input must be [N, 1, 1, C] (the
   /// output of global pooling) and is read as C features; the output is still [N, cout].
+  /// Inputs of rank 3 or above 4 are [..., C] -> [..., cout] (a dense layer on the last axis).
   tensor_ref fc(tensor_ref x, dim cout, bool bias = true, std::string name = {}) {
     const ctx c = begin(op_kind::fc, std::move(name));
     const tensor_shape s = operand(c, x, 0);
     check_count(c, "output features", cout);
     tensor_shape out;
-    if (s.rank() == 2) {
+    if (s.rank() == 2 || (s.rank() == 4 && s[1] == 1 && s[2] == 1)) {
       out = {s[0], cout};
-    } else if (s.rank() == 4 && s[1] == 1 && s[2] == 1) {
-      out = {s[0], cout};
+    } else if (s.rank() == 3 || s.rank() > 4) {
+      out = shape_rules::fc(where(c), s, cout, s.rank());  // [..., C] -> [..., cout]
     } else {
-      fail(c, "expects a rank-2 input [N, C] or a rank-4 input [N, 1, 1, C], got " + text(s));
+      fail(c, "expects a rank-2 input [N, C], a rank-4 input [N, 1, 1, C] or an input of rank 3 "
+              "or above 4 ([..., C]), got " + text(s));
     }
     attributes a;
     a.has_bias = bias;
