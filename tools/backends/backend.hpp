@@ -171,6 +171,18 @@ class backend {
   virtual std::vector<profile_result> profile_interleaved(
       const std::vector<const nnmeter::graph*>& graphs, const measurement_protocol& p);
 
+  /// What the backend's runtime is known to do with the pair producer -> consumer (fusion
+  /// detector types: "conv", "relu", "bn", ...): true = runs them as one kernel, false = does
+  /// not, std::nullopt = the backend does not say. The fusion-rule tester reports where its
+  /// timing and this declaration agree, and uses the declaration for pairs whose timing is
+  /// inside the noise. The default says nothing.
+  virtual std::optional<bool> declared_fusion(const std::string& producer,
+                                              const std::string& consumer) const {
+    (void)producer;
+    (void)consumer;
+    return std::nullopt;
+  }
+
   /// Replaces every clock of the protocol engine, the wall time of results included (default:
   /// the protocol's clock for invokes, std::chrono::steady_clock for wall time). For tests.
   void set_clock(clock_function clock) { clock_ = std::move(clock); }

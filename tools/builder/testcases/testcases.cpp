@@ -317,7 +317,9 @@ rule_result decide_rule(const rule_testcase& tc,
   } else {
     if (bf_dwconv_relu != rule_verdict::fused) {
       r.verdict = rule_verdict::skipped;
-      r.note = "depends on BF_dwconv_relu being fused, which it is not";
+      r.note = bf_dwconv_relu ? std::string("depends on BF_dwconv_relu being fused; it is ") +
+                                    to_string(*bf_dwconv_relu)
+                              : std::string("depends on BF_dwconv_relu, which was not tested");
       r.obey = false;
       return r;
     }

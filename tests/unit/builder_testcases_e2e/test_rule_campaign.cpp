@@ -1,0 +1,66 @@
+// End-to-end test of the fusion-rule tester on this machine's CPU (XNNPACK) through a profile
+// store: the verdicts the issue asks for (conv->relu and add->relu fused, conv->add not), the
+// rule file, and a resumed run that measures nothing again. Slow (about a minute): run in one
+// CI configuration only (label builder_testcases_e2e).
+// SPDX-License-Identifier: MIT
+#include "builder/testcases/campaign.hpp"
+
+#include <nnmeter/io/json.hpp>
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <unistd.h>
+
+namespace nb = nnmeter::builder;
+namespace fs = std::filesystem;
+
+TEST_CASE("detect-rules on XNNPACK: conv->relu and add->relu fused, conv->add not") {
+  const fs::path dir = fs::temp_directory_path() / ("nnmeter_rule_campaign_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::unique_ptr<nnmeter::backends::backend> be;
+  try {
+    be = nnmeter::backends::make_backend("xnnpack");
+  } catch (const nnmeter::backends::backend_error& e) {
+    FAIL("the xnnpack backend is not in this build: " << e.what());
+  }
+  nb::rule_test_config cfg;  // the xnnpack workspace's defaults: followers cost enough to time
+  cfg.hw = 28;
+  cfg.cin = 32;
+  cfg.cout = 32;
+  cfg.basic_testcases = {"conv_relu", "add_relu", "conv_add"};
+  cfg.other_testcases = {};
+  cfg.repeats = 5;
+  cfg.detail = true;
+  nb::rule_test_run run;
+  run.protocol.clock = nnmeter::backends::measurement_clock::thread_cpu;
+  const fs::path rules = dir / "fusion_rule_test" / "results" / "detected_fusion_rule.json";
+  nb::profile_store store = nb::profile_store::open(dir / "profile_store.sqlite");
+  const nb::rule_test_report rep = nb::run_rule_tests(store, *be, cfg, run, rules);
+  CHECK(rep.complete);
+  CHECK(rep.measurements.measured == 3 * 3 * 5);
+  CHECK(rep.measurements.failed == 0);
+  std::map<std::string, nb::rule_verdict> v;
+  for (const nb::rule_result& r : rep.results) v[r.name] = r.verdict;
+  CHECK(v["BF_conv_relu"] == nb::rule_verdict::fused);
+  CHECK(v["BF_add_relu"] == nb::rule_verdict::fused);
+  CHECK(v["BF_conv_add"] == nb::rule_verdict::not_fused);
+  // The rule file drives kernel detection.
+  const nnmeter::rule_set rs = nnmeter::io::load_fusion_rules(rules.string());
+  CHECK(rs.entries().size() == 3);
+  // A second run finds everything stored and measures nothing.
+  const nb::rule_test_report again = nb::run_rule_tests(store, *be, cfg, run, rules);
+  CHECK(again.measurements.measured == 0);
+  CHECK(again.measurements.already_stored == 3 * 3 * 5);
+  for (std::size_t i = 0; i < rep.results.size(); ++i) {
+    CHECK(again.results[i].verdict == rep.results[i].verdict);
+    CHECK(again.results[i].margin_ms == rep.results[i].margin_ms);
+  }
+  CHECK(store.integrity_check() == "ok");
+  fs::remove_all(dir);
+}
