@@ -17,6 +17,9 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata python3-torchvision python3-onnx
   # the local-device backend: XNNPACK and its runtime dependencies; Eigen for reference outputs
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libeigen3-dev
+  # the builder: workspace configs (yaml-cpp), the profile store (SQLiteCpp over SQLite, OpenSSL's
+  # SHA-256 for model hashes), and the sqlite3 shell its tests inspect the store with
+  libyaml-cpp-dev libsqlitecpp-dev libsqlite3-dev libssl-dev sqlite3
 )
 
 installed() {
