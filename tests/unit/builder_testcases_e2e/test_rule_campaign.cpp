@@ -50,6 +50,14 @@ TEST_CASE("detect-rules on XNNPACK: conv->relu and add->relu fused, conv->add no
   CHECK(v["BF_conv_relu"] == nb::rule_verdict::fused);
   CHECK(v["BF_add_relu"] == nb::rule_verdict::fused);
   CHECK(v["BF_conv_add"] == nb::rule_verdict::not_fused);
+  // The backend declares what XNNPACK fuses (a clamp into conv and add, nothing into conv's
+  // add): timing and declaration agree.
+  for (const nb::rule_result& r : rep.results) {
+    CAPTURE(r.name);
+    REQUIRE(r.declared.has_value());
+    CHECK(*r.declared == (r.name != "BF_conv_add"));
+    CHECK(*r.obey == *r.declared);
+  }
   // The rule file drives kernel detection.
   const nnmeter::rule_set rs = nnmeter::io::load_fusion_rules(rules.string());
   CHECK(rs.entries().size() == 3);

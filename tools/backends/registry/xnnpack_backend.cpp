@@ -6,6 +6,7 @@
 
 #include <nnmeter/ir/graph_builder.hpp>
 
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -28,6 +29,28 @@ class xnnpack_backend final : public backend {
 
   std::string name() const override { return "xnnpack"; }
   std::string device() const override { return device_; }
+
+  // What this snapshot's XNNPACK and the executor do (docs/xnnpack-backend.md,
+  // ../shared/reference/dependency-facts.md §1 (d)): xnn_subgraph_optimize fuses a clamp
+  // (relu, relu6, clip) into its single producer when that is an add, average or max pooling,
+  // clamp, convolution, depthwise convolution, deconvolution, fully connected, multiply,
+  // divide or subtract; the executor folds batch norm into a conv, dwconv or fc before that.
+  // Nothing else runs fused.
+  std::optional<bool> declared_fusion(const std::string& producer,
+                                      const std::string& consumer) const override {
+    static const char* const clamp_producers[] = {"add",       "avgpool", "conv", "dwconv",
+                                                  "convtrans", "fc",      "maxpool", "mul",
+                                                  "div",       "sub",     "relu"};
+    static const char* const bn_producers[] = {"conv", "dwconv", "fc"};
+    auto in = [](const std::string& s, const auto& list) {
+      for (const char* x : list)
+        if (s == x) return true;
+      return false;
+    };
+    if (consumer == "relu") return in(producer, clamp_producers);
+    if (consumer == "bn") return in(producer, bn_producers);
+    return false;
+  }
 
   std::unique_ptr<prepared_model> prepare(const nnmeter::graph& g,
                                           const measurement_protocol& p) override {
