@@ -8,6 +8,7 @@
 #endif
 
 #include <nnmeter.hpp>
+#include <nnmeter/io/json_common.hpp>
 
 #if defined(__clang__)
 #pragma clang diagnostic push
@@ -29,10 +30,9 @@
 #pragma GCC diagnostic pop
 #endif
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <map>
 #include <string>
@@ -59,7 +59,8 @@ inline constexpr std::string_view xgb_identity_objectives[] = {
 /// Reads one XGBoost JSON document; every error names the source and the JSON key path.
 class xgb_reader {
  public:
-  explicit xgb_reader(std::string_view source) : source_(source) {}
+  explicit xgb_reader(std::string_view source, const json_limits& limits = {})
+      : source_(source), limits_(limits) {}
 
   [[noreturn]] void fail_parse(const std::string& path, const std::string& what) const {
     throw parse_error(source_ + ": key '" + path + "': " + what);
@@ -92,14 +93,22 @@ class xgb_reader {
   /// JSON number grammar, so the result does not depend on the C locale.
   xgb_json number_in_string(const xgb_json& j, const std::string& path) const {
     const std::string& s = string_at(j, path);
-    xgb_json n = xgb_json::parse(s, nullptr, /*allow_exceptions=*/false);
-    if (!n.is_number()) fail_parse(path, "'" + s + "' is not a number");
+    // A number is short; a long string is refused before it is parsed (and quoted in part).
+    const std::string shown = s.size() > 40 ? s.substr(0, 40) + "..." : s;
+    xgb_json n;
+    if (s.size() <= 64) n = xgb_json::parse(s, nullptr, /*allow_exceptions=*/false);
+    if (!n.is_number()) fail_parse(path, "'" + shown + "' is not a number");
+    if (n.is_number_float() && !std::isfinite(n.get<float>()))
+      fail_parse(path, "'" + shown + "' is out of the range of a float");
     return n;
   }
   std::int64_t integer_in_string(const xgb_json& j, const std::string& path) const {
     const xgb_json n = number_in_string(j, path);
     if (!n.is_number_integer())
       fail_parse(path, "'" + j.get_ref<const std::string&>() + "' is not an integer");
+    if (n.is_number_unsigned() &&
+        n.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      fail_parse(path, "'" + j.get_ref<const std::string&>() + "' is out of range");
     return n.get<std::int64_t>();
   }
   float float_in_string(const xgb_json& j, const std::string& path) const {
@@ -114,6 +123,9 @@ class xgb_reader {
     if (j.is_boolean()) return j.get<bool>() ? 1 : 0;  // default_left: 0/1 in 1.7, bools earlier
     if (!j.is_number_integer())
       fail_parse(path, "expected an integer, found " + std::string(j.type_name()));
+    if (j.is_number_unsigned() &&
+        j.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      fail_parse(path, "integer " + std::to_string(j.get<std::uint64_t>()) + " is out of range");
     return j.get<std::int64_t>();
   }
 
@@ -252,7 +264,7 @@ class xgb_reader {
     if (version.empty()) fail_parse("version", "empty version array");
     const std::int64_t major = integer_at(version[0], "version[0]");
     if (major != 1) {
-      throw format_mismatch(source_ + ": key 'version' is " + version.dump() +
+      throw format_mismatch(source_ + ": key 'version' is " + excerpt(version) +
                             ": this reader handles XGBoost 1.x JSON models (major version 1)");
     }
 
@@ -341,14 +353,16 @@ class xgb_reader {
 
  private:
   xgb_json parse_document(std::string_view text) const {
-    try {
-      return xgb_json::parse(text.begin(), text.end());
-    } catch (const xgb_json::parse_error& e) {
-      throw parse_error(source_ + ": malformed JSON: " + e.what());
-    }
+    check_json_limits(limits_);
+    json_parse_settings s;
+    s.source = source_;
+    s.invalid = "malformed JSON";
+    s.max_depth = limits_.max_depth;
+    return parse_bounded_json<xgb_json>(text, s);
   }
 
   std::string source_;
+  json_limits limits_;
 };
 
 }  // namespace detail
@@ -362,18 +376,18 @@ class xgb_reader {
 /// - version major != 1: nnmeter::format_mismatch;
 /// - dart/gblinear, categorical splits, multi-class/multi-target, vector leaves, other
 ///   objectives: nnmeter::unsupported_error.
-inline forest read_xgboost_json(std::string_view text, std::string_view source_name) {
-  return detail::xgb_reader(source_name).read(text);
+/// - nesting deeper than limits.max_depth, a key twice in one object: nnmeter::parse_error.
+inline forest read_xgboost_json(std::string_view text, std::string_view source_name,
+                                const json_limits& limits = {}) {
+  return detail::xgb_reader(source_name, limits).read(text);
 }
 
-/// Reads the XGBoost JSON model file at `path` (see read_xgboost_json). Throws nnmeter::error when
-/// the file cannot be read.
-inline forest load_xgboost_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw error(path + ": cannot open file");
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) throw error(path + ": read error");
-  return read_xgboost_json(text, path);
+/// Reads the XGBoost JSON model file at `path` (see read_xgboost_json), at most
+/// limits.max_bytes. Throws nnmeter::parse_error when the file cannot be read (missing, a
+/// directory, too large, not starting like JSON).
+inline forest load_xgboost_json(const std::string& path, const json_limits& limits = {}) {
+  return read_xgboost_json(detail::read_json_file(path, limits, "an XGBoost JSON model"), path,
+                           limits);
 }
 
 /// Writes `f` as an XGBoost 1.7 JSON model (gbtree, reg:squarederror, version [1, 7, 4]) that

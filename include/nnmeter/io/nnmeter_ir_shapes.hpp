@@ -133,15 +133,21 @@ inline std::int64_t nhwc_axis_of(std::int64_t a) {
 /// their operands only through such a quirk are kept (nn-Meter's features are defined on them)
 /// and recorded under attr_keys::declared_input_shapes. Then validate(g).
 inline void reconcile_nnmeter_ir_shapes(graph& g, const std::string& src,
-                                        std::vector<std::string>& warnings) {
+                                        std::vector<std::string>& warnings,
+                                        const validate_options& options = {}) {
   ir_quirk_log log;
   const std::size_t n_nodes = g.num_nodes();
-  // A file this library wrote carries the records of an earlier reconciliation: recomputed.
+  // A file this library wrote carries the records of an earlier reconciliation: the producers'
+  // outputs there are already the real shapes, so the record is what permits the kept input
+  // declarations (only in the forms the quirks give, checked below); it is recomputed.
+  std::vector<bool> kept_before(n_nodes, false);
   for (node_index i = 0; i < n_nodes; ++i) {
     std::vector<std::pair<std::string, std::string>>& extra = g.mutable_node(i).attrs.extra;
     for (std::size_t k = extra.size(); k-- > 0;)
-      if (extra[k].first == attr_keys::declared_input_shapes)
+      if (extra[k].first == attr_keys::declared_input_shapes) {
         extra.erase(extra.begin() + static_cast<std::ptrdiff_t>(k));
+        kept_before[i] = true;
+      }
   }
   // What the file declared, before anything is replaced.
   std::vector<std::vector<tensor_shape>> declared_out(n_nodes);
@@ -249,7 +255,8 @@ inline void reconcile_nnmeter_ir_shapes(graph& g, const std::string& src,
                            declared_out[r.node][r.output] == decl;
       const bool alias = (n.op == op_kind::reduce_mean || n.op == op_kind::global_avgpool) &&
                          !declared_out[i].empty() && declared_out[i][0] == decl;
-      if (!as_file && !alias && !is_unknown_dims_of(decl, actual))
+      const bool rewritten = kept_before[i] && is_broadcast_of(decl, actual);
+      if (!as_file && !alias && !rewritten && !is_unknown_dims_of(decl, actual))
         throw graph_error(prefix + nnmeter::detail::node_where(n) + ": input " + std::to_string(k) +
                           " is declared " + shape_rules::text(decl) + " but '" +
                           g[r.node].name + "' produces " + shape_rules::text(actual));
@@ -267,7 +274,7 @@ inline void reconcile_nnmeter_ir_shapes(graph& g, const std::string& src,
   }
   log.report(src, warnings);
   try {
-    validate(g);
+    validate(g, options);
   } catch (const graph_error& e) {
     throw graph_error(prefix + e.what());
   }

@@ -141,12 +141,12 @@ TEST_CASE("malformed IR gives a clear error naming the file, node and key") {
   SUBCASE("negative dimension") {
     expect_error<parse_error>(
         R"({"x": {"inbounds": [], "attr": {"type": "Relu", "output_shape": [[1, -5, 3]]}}})",
-        {"node 'x'", "negative dimension -5"});
+        {"node 'x'", "dimension -5 is out of range"});
   }
   SUBCASE("absurd dimension") {
     expect_error<parse_error>(
         R"({"x": {"inbounds": [], "attr": {"type": "Relu", "output_shape": [[1, 99999999999]]}}})",
-        {"node 'x'", "absurd"});
+        {"node 'x'", "dimension 99999999999 is out of range"});
   }
   SUBCASE("shape of the wrong type") {
     expect_error<parse_error>(
@@ -164,7 +164,7 @@ TEST_CASE("malformed IR gives a clear error naming the file, node and key") {
     try {
       (void)nnmeter::io::load_nnmeter_ir(data_dir + "/does-not-exist.json");
     } catch (const nnmeter::parse_error& e) {
-      thrown = std::string(e.what()).find("does-not-exist.json: cannot open") != std::string::npos;
+      thrown = std::string(e.what()).find("does-not-exist.json: no such file") != std::string::npos;
     }
     CHECK(thrown);
   }
