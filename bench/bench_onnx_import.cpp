@@ -1,8 +1,21 @@
-// ONNX import time of real models (torchvision exports from tools/model_zoo/export_torchvision.py).
+// ONNX import time: fan-out scaling (always) and real models (torchvision exports from
+// tools/model_zoo/export_torchvision.py, when a folder is given).
 //
-//   NNMETER_ONNX_MODELS=<folder> build/bench/bench_onnx_import [--benchmark_filter=...]
+//   build/bench/bench_onnx_import [--benchmark_filter=...]
+//   NNMETER_ONNX_MODELS=<folder> build/bench/bench_onnx_import
 //
-// For every <model>_op13.onnx in the folder (NNMETER_ONNX_BENCH_OPSET picks another opset):
+// Fan-out (issue 8: import must be linear in the number of readers of one tensor), models built
+// in memory with the ONNX protobuf API, timed from the parsed ModelProto (import_onnx(model)):
+//   fanout/input/<n>        one graph input x [1, 8] read by n Relu nodes (each one a graph
+//                           node, inferred by ONNX shape inference on its own)
+//   fanout/initializer/<n>  x read by n Mul nodes whose second operand is one shared [8]
+//                           initializer, so that both tensors have n readers
+// for n = 10^4, 10^5, 10^6. After the runs, the program prints the time per reader and the
+// ratio of the median times of successive decades (linear: 10; the issue's bound: <= 12).
+// Each fan-out size runs 3 repetitions of one iteration; the time is the import's, its own
+// tables freed included, without freeing the returned result.
+//
+// Models: for every <model>_op13.onnx in the folder (NNMETER_ONNX_BENCH_OPSET picks another):
 //   parse/<model>             protobuf parse of the file's bytes only (onnx::ModelProto)
 //   import/<model>/weights    io::import_onnx_from_memory on the file's bytes: parse + import
 //   import/<model>/no_weights the same model with every float initializer of more than 64
@@ -12,10 +25,10 @@
 //                             weight bytes to parse or copy. Small float and all integer
 //                             initializers stay dense (shape constants, clip bounds, scales).
 // Bytes are read once, before timing, so the numbers exclude disk I/O. Each benchmark repeats 5
-// times and reports mean / median / stddev (milliseconds). Without NNMETER_ONNX_MODELS, or with
-// no model in the folder, it prints a note and exits 0.
+// times and reports mean / median / stddev (milliseconds). Without NNMETER_ONNX_MODELS only the
+// fan-out benchmarks run.
 // The program has its own main() rather than BENCHMARK_MAIN(): benchmarks are registered at run
-// time, one per file found.
+// time, one per file found, and the fan-out ratios are printed at the end.
 // SPDX-License-Identifier: MIT
 #include <nnmeter.hpp>
 #include <nnmeter/io/onnx_import.hpp>
@@ -24,13 +37,16 @@
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -107,17 +123,128 @@ void bm_import(benchmark::State& st, const model_bytes* m, bool weights) {
   st.counters["nodes"] = static_cast<double>(nodes);
 }
 
+// ------------------------------------------------------------------------------ fan-out
+
+// x [1, 8] read by n nodes: Relu(x) (with_initializer = false) or Mul(x, w) with one shared
+// initializer w [8].
+std::unique_ptr<onnx::ModelProto> fanout_model(std::int64_t n, bool with_initializer) {
+  auto m = std::make_unique<onnx::ModelProto>();
+  m->set_ir_version(8);
+  m->set_producer_name("bench_onnx_import");
+  onnx::OperatorSetIdProto* o = m->add_opset_import();
+  o->set_domain("");
+  o->set_version(13);
+  onnx::GraphProto* g = m->mutable_graph();
+  g->set_name("fanout");
+  onnx::ValueInfoProto* x = g->add_input();
+  x->set_name("x");
+  onnx::TypeProto_Tensor* tt = x->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  tt->mutable_shape()->add_dim()->set_dim_value(1);
+  tt->mutable_shape()->add_dim()->set_dim_value(8);
+  if (with_initializer) {
+    onnx::TensorProto* w = g->add_initializer();
+    w->set_name("w");
+    w->set_data_type(onnx::TensorProto::FLOAT);
+    w->add_dims(8);
+    w->set_raw_data(std::string(8 * sizeof(float), '\0'));
+  }
+  for (std::int64_t i = 0; i < n; ++i) {
+    onnx::NodeProto* nd = g->add_node();
+    const std::string id = std::to_string(i);
+    nd->set_name("reader_" + id);
+    nd->set_op_type(with_initializer ? "Mul" : "Relu");
+    nd->add_input("x");
+    if (with_initializer) nd->add_input("w");
+    nd->add_output("y_" + id);
+  }
+  g->add_output()->set_name("y_0");
+  return m;
+}
+
+struct fanout_case {
+  std::int64_t readers = 0;
+  bool with_initializer = false;
+  std::unique_ptr<onnx::ModelProto> model;
+};
+
+std::vector<std::unique_ptr<fanout_case>>& fanout_cases() {
+  static std::vector<std::unique_ptr<fanout_case>> c;
+  return c;
+}
+
+void bm_fanout(benchmark::State& st, fanout_case* c) {
+  if (!c->model) c->model = fanout_model(c->readers, c->with_initializer);  // not timed
+  std::size_t nodes = 0;
+  for (auto _ : st) {
+    auto r = std::make_unique<nnmeter::io::onnx_import_result>(
+        nnmeter::io::import_onnx(*c->model, {}, "fanout.onnx"));
+    benchmark::DoNotOptimize(r->graph);
+    // Freeing the caller's result (10^6 graph nodes) is not import time.
+    st.PauseTiming();
+    nodes = r->graph.num_nodes();
+    r.reset();
+    st.ResumeTiming();
+  }
+  st.counters["readers"] = static_cast<double>(c->readers);
+  st.counters["nodes"] = static_cast<double>(nodes);
+}
+
+// Collects the median real time of every fan-out run for the ratios printed at the end.
+class fanout_reporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& r : runs)
+      if (r.aggregate_name == "median" && r.run_name.function_name.rfind("fanout/", 0) == 0)
+        medians_[r.run_name.function_name] = r.GetAdjustedRealTime();  // in the run's unit
+    ConsoleReporter::ReportRuns(runs);
+  }
+  void print_ratios() const {
+    for (const char* kind : {"input", "initializer"}) {
+      double prev = 0;
+      std::int64_t prev_n = 0;
+      for (std::int64_t n : {std::int64_t{10000}, std::int64_t{100000}, std::int64_t{1000000}}) {
+        const auto it = medians_.find(std::string("fanout/") + kind + "/" + std::to_string(n));
+        if (it == medians_.end()) continue;
+        std::printf("fanout/%s: %8lld readers  %10.1f ms  %6.2f us/reader", kind,
+                    static_cast<long long>(n), it->second,
+                    it->second * 1e3 / static_cast<double>(n));
+        if (prev > 0)
+          std::printf("  ratio to %lld: %.2f", static_cast<long long>(prev_n), it->second / prev);
+        std::printf("\n");
+        prev = it->second;
+        prev_n = n;
+      }
+    }
+  }
+
+ private:
+  std::map<std::string, double> medians_;
+};
+
+void register_fanout() {
+  for (bool init : {false, true}) {
+    for (std::int64_t n : {std::int64_t{10000}, std::int64_t{100000}, std::int64_t{1000000}}) {
+      auto c = std::make_unique<fanout_case>();
+      c->readers = n;
+      c->with_initializer = init;
+      const std::string name =
+          std::string("fanout/") + (init ? "initializer/" : "input/") + std::to_string(n);
+      benchmark::RegisterBenchmark(name.c_str(), bm_fanout, c.get())
+          ->Unit(benchmark::kMillisecond)
+          ->Iterations(1)
+          ->Repetitions(3)
+          ->ReportAggregatesOnly(true);
+      fanout_cases().push_back(std::move(c));
+    }
+  }
+}
+
 }  // namespace
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  const char* dir = std::getenv("NNMETER_ONNX_MODELS");
-  if (dir == nullptr || *dir == '\0') {
-    std::printf(
-        "bench_onnx_import: NNMETER_ONNX_MODELS is not set; nothing to measure (export "
-        "models with tools/model_zoo/export_torchvision.py)\n");
-    return 0;
-  }
+namespace {
+
+void register_models(const char* dir) {
   const char* op = std::getenv("NNMETER_ONNX_BENCH_OPSET");
   const std::string suffix = std::string("_op") + (op != nullptr && *op ? op : "13") + ".onnx";
   std::vector<std::string> files;
@@ -129,8 +256,8 @@ int main(int argc, char** argv) {
   }
   std::sort(files.begin(), files.end());
   if (files.empty()) {
-    std::printf("bench_onnx_import: no *%s in %s; nothing to measure\n", suffix.c_str(), dir);
-    return 0;
+    std::printf("bench_onnx_import: no *%s in %s; fan-out benchmarks only\n", suffix.c_str(), dir);
+    return;
   }
   for (const std::string& f : files) {
     auto m = std::make_unique<model_bytes>();
@@ -156,7 +283,23 @@ int main(int argc, char** argv) {
                                        false));
     models().push_back(std::move(m));
   }
-  benchmark::RunSpecifiedBenchmarks();
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  register_fanout();
+  const char* dir = std::getenv("NNMETER_ONNX_MODELS");
+  if (dir == nullptr || *dir == '\0') {
+    std::printf(
+        "bench_onnx_import: NNMETER_ONNX_MODELS is not set; fan-out benchmarks only (export "
+        "models with tools/model_zoo/export_torchvision.py)\n");
+  } else {
+    register_models(dir);
+  }
+  fanout_reporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  reporter.print_ratios();
   benchmark::Shutdown();
   return 0;
 }

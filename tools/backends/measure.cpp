@@ -56,6 +56,12 @@ void validate(const measurement_protocol& p) {
   if (!std::isfinite(p.warmup_seconds) || p.warmup_seconds < 0)
     throw backend_error("measurement protocol: warmup_seconds must be a finite number >= 0 (got " +
                         number(p.warmup_seconds) + ")");
+  // A warm-up is a fraction of a second to a few seconds; an hour bounds typos such as 1e308,
+  // which would never end.
+  constexpr double max_warmup_seconds = 3600;
+  if (p.warmup_seconds > max_warmup_seconds)
+    throw backend_error("measurement protocol: warmup_seconds must be at most " +
+                        number(max_warmup_seconds) + " (got " + number(p.warmup_seconds) + ")");
   if (p.clock == measurement_clock::thread_cpu && p.threads != 1)
     throw backend_error("measurement protocol: the thread-cpu clock times the calling thread "
                         "only, so it needs threads = 1 (got " + std::to_string(p.threads) + ")");

@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: MIT
 #include "cli/commands.hpp"
 #include "cli/model_input.hpp"
+#include "cli/option_ranges.hpp"
 
 #if NNMETER_WITH_BACKENDS
 #include "backend.hpp"
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -45,6 +47,16 @@ std::string fixed(double x, int digits = 4) {
 
 int run_profile(const profile_options& o) {
   namespace nb = nnmeter::backends;
+  // Every timed invoke is stored: the product of the three counts is bounded too (each is
+  // bounded on its own by its option's range).
+  constexpr double max_timed_invokes = 1e8;
+  const double timed = static_cast<double>(o.passes) * static_cast<double>(o.blocks) *
+                       static_cast<double>(o.runs);
+  if (timed > max_timed_invokes)
+    throw nnmeter::error("--passes x --blocks x --runs = " + std::to_string(o.passes) + " x " +
+                         std::to_string(o.blocks) + " x " + std::to_string(o.runs) + " = " +
+                         fixed(timed, 0) + " timed invokes, more than the 100000000 a "
+                         "measurement may hold");
   nb::measurement_protocol p;
   p.threads = o.threads;
   p.warmup_seconds = o.warmup;
@@ -58,9 +70,17 @@ int run_profile(const profile_options& o) {
 
   // The backend first: an unknown backend is reported before a model is read.
   const std::unique_ptr<nb::backend> be = nb::make_backend(o.backend);
-  const loaded_model m = load_model(o.model);
+  loaded_model m = load_model(o.model);
   for (const std::string& w : m.warnings) std::cerr << "nnmeter: warning: " << w << "\n";
-  const nb::profile_result r = be->profile(m.graph, p);
+  // A backend runs the operands' real shapes: nn-Meter IR keeps its own declared input shapes
+  // on some nodes (attr_keys::declared_input_shapes, for nn-Meter's features).
+  if (nnmeter::has_declared_input_shapes(m.graph)) nnmeter::use_operand_shapes(m.graph);
+  nb::profile_result r;
+  try {
+    r = be->profile(m.graph, p);
+  } catch (...) {
+    rethrow_naming(m.path);  // the backend names the node; the message names the file too
+  }
 
   if (o.json) {
     const nlohmann::ordered_json rj = nb::profile_result_to_json(r);
@@ -77,7 +97,9 @@ int run_profile(const profile_options& o) {
     out["model"] = std::move(model);
     for (auto it = rj.begin(); it != rj.end(); ++it)
       if (!out.contains(it.key())) out[it.key()] = it.value();
-    std::cout << out.dump(2) << "\n";
+    // Names come from the model file and need not be UTF-8: invalid bytes become U+FFFD.
+    std::cout << out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+              << "\n";
     return 0;
   }
 
@@ -130,24 +152,19 @@ command add_profile_command(CLI::App& app) {
                       (available.empty() ? std::string("none") : available) + ")")
       ->capture_default_str();
   add_model_options(cmd, o->model);
-  cmd->add_option("--runs", o->runs, "timed invokes per block (N)")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--blocks", o->blocks, "blocks of consecutive invokes per pass (K)")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--passes", o->passes, "passes (P); the latency is the minimum over all")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--warmup", o->warmup, "time-based warm-up before each pass, seconds")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--threads", o->threads,
-                  "threads (1 is the protocol; the xnnpack backend runs one thread only)")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--seed", o->seed, "seed of the generated weights and inputs")
-      ->capture_default_str();
+  // The ranges of the numeric options (option_ranges.hpp checks them, before anything runs).
+  add_bounded_option(cmd, "--runs", o->runs, "timed invokes per block (N)", 1, 100000);
+  add_bounded_option(cmd, "--blocks", o->blocks, "blocks of consecutive invokes per pass (K)", 1,
+                     10000);
+  add_bounded_option(cmd, "--passes", o->passes, "passes (P); the latency is the minimum over all",
+                     1, 1000);
+  add_bounded_option(cmd, "--warmup", o->warmup, "time-based warm-up before each pass, seconds",
+                     0.0, 600.0, "seconds");
+  add_bounded_option(cmd, "--threads", o->threads,
+                     "threads (1 is the protocol; the xnnpack backend runs one thread only)", 1,
+                     1024);
+  add_bounded_option(cmd, "--seed", o->seed, "seed of the generated weights and inputs",
+                     std::uint64_t{0}, std::numeric_limits<std::uint64_t>::max());
   cmd->add_option("--clock", o->clock,
                   "clock of the timed invokes: steady (wall time) or thread-cpu (CPU time of "
                   "the measuring thread, robust on a busy machine)")

@@ -26,6 +26,7 @@
 #endif
 
 #include <nnmeter.hpp>
+#include <nnmeter/io/input_file.hpp>
 #include <nnmeter/io/onnx_fold.hpp>
 
 #include <algorithm>
@@ -34,13 +35,16 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <fstream>
+#include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <map>
 #include <optional>
 #include <queue>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -48,6 +52,12 @@
 
 NNMETER_BEGIN_NAMESPACE
 namespace io {
+
+/// How the hints of import_onnx's errors name the options that fix them.
+enum class onnx_hint_style : std::uint8_t {
+  library,  ///< the fields of onnx_import_options (`onnx_import_options::input_shapes`)
+  cli,      ///< the flags of the nnmeter program (`--input-shape NAME:1,3,224,224`)
+};
 
 /// Options of import_onnx.
 struct onnx_import_options {
@@ -57,6 +67,21 @@ struct onnx_import_options {
   /// Import models whose default-domain opset is outside 7..17 on a best-effort basis (with a
   /// warning) instead of throwing unsupported_error.
   bool allow_any_opset = false;
+  /// import_onnx(path): files larger than this are refused from their size, before anything is
+  /// read (protobuf cannot parse 2 GiB or more anyway; big weights go in ONNX external data).
+  std::uint64_t max_file_bytes = default_max_onnx_bytes;
+  /// Folder that the `location` of ONNX external data (TensorProto data_location EXTERNAL) is
+  /// relative to. Empty: import_onnx(path) uses the model's folder; an import from memory or
+  /// from a ModelProto then checks the references' form only and warns that their files were
+  /// not checked (docs/onnx.md, "External data").
+  std::string external_data_dir;
+  /// A missing external-data file, or one too short for its tensor, is a warning instead of an
+  /// error (the importer reads dims only, so a model copied without its weights still imports).
+  /// References that are absolute, leave the model's folder or name something other than a
+  /// regular file stay errors.
+  bool allow_missing_external_data = false;
+  /// Whether hints name onnx_import_options fields (library) or the nnmeter program's flags.
+  onnx_hint_style hints = onnx_hint_style::library;
 };
 
 /// Where every NodeProto of the main graph went. Invariant:
@@ -145,6 +170,16 @@ inline dtype to_dtype(int t) noexcept {
   }
 }
 
+/// ONNX's name of an element type ("FLOAT", "STRING", ...), or "UNDEFINED (0)" /
+/// "unknown type 42" for values this ONNX does not define.
+inline std::string onnx_type_name(int t) {
+  if (t == 0) return "UNDEFINED (0)";
+  const std::string n = onnx::TensorProto::DataType_IsValid(t)
+                            ? onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(t))
+                            : std::string();
+  return n.empty() ? "unknown type " + std::to_string(t) : n;
+}
+
 inline std::string dims_text(const std::vector<std::string>& d) {
   std::string r = "[";
   for (std::size_t i = 0; i < d.size(); ++i) r += (i ? ", " : "") + d[i];
@@ -197,7 +232,22 @@ struct mapped_op {
   op_kind kind = op_kind::other;
   attributes attrs;
   bool elem_from_input = false;  ///< quantized compute: elem = the data input's type
+  /// A shape parameter (Reshape's shape, Pad's pads, Resize's scales or sizes, Slice's bounds,
+  /// Squeeze / Unsqueeze / ReduceMean axes, Split sizes given as tensors) has no known value:
+  /// the node's output shape is the one ONNX inference or the file gives, and the node is
+  /// marked attr_keys::data_dependent.
+  bool data_dependent = false;
 };
+
+/// The inputs of a quantized operator that are data (graph operands when they are graph
+/// tensors); the others are scales and zero points, which are parameters even when the model
+/// gives them as graph inputs. Empty for any other operator (every input may be an operand).
+inline std::vector<int> quantized_data_inputs(const std::string& op) {
+  if (op == "QLinearConv" || op == "ConvInteger") return {0};
+  if (op == "QLinearMatMul") return {0, 3};
+  if (op == "MatMulInteger") return {0, 1};
+  return {};
+}
 
 class importer {
  public:
@@ -207,6 +257,7 @@ class importer {
   onnx_import_result run() {
     check_header();
     read_initializers();
+    check_external_data();
     read_inputs();
     for (int i = 0; i < g_.node_size(); ++i)
       if (default_domain(g_.node(i))) check_attribute_values(i);
@@ -232,6 +283,36 @@ class importer {
     std::string nm = n.name();
     if (nm.empty()) nm = n.output_size() > 0 ? n.output(0) : "#" + std::to_string(i);
     return "node '" + nm + "' (" + n.op_type() + ")";
+  }
+
+  // --- hints: the options that fix an error, named as the caller knows them (opt_.hints)
+
+  bool cli_hints() const noexcept { return opt_.hints == onnx_hint_style::cli; }
+
+  /// The option `field` of onnx_import_options, or the nnmeter flag that sets it.
+  std::string option_name(const std::string& field) const {
+    if (!cli_hints()) return "onnx_import_options::" + field;
+    if (field == "input_shapes") return "--input-shape";
+    if (field == "allow_any_opset") return "--allow-any-opset";
+    if (field == "allow_missing_external_data") return "--allow-missing-external-data";
+    return field;
+  }
+
+  /// How to give input `name` a shape: its dims with each unknown one written as 1, or
+  /// D0,D1,... when even the rank is unknown.
+  std::string input_shape_hint(const std::string& name, const std::vector<i64>* dims) const {
+    std::string list;
+    if (dims == nullptr) {
+      list = cli_hints() ? "D0,D1,..." : "d0, d1, ...";
+    } else {
+      for (std::size_t i = 0; i < dims->size(); ++i)
+        list += (i ? (cli_hints() ? "," : ", ") : "") + std::to_string((*dims)[i] < 0 ? 1 : (*dims)[i]);
+    }
+    const std::string note = std::string(" (the file's layout, e.g. NCHW") +
+                             (dims != nullptr ? "; symbolic dims written as 1 here)" : ")");
+    if (cli_hints()) return "give it with --input-shape " + name + ":" + list + note;
+    return "give it in onnx_import_options::input_shapes, e.g. input_shapes[\"" + name +
+           "\"] = {" + list + "}" + note;
   }
 
   void check_header() {
@@ -266,8 +347,8 @@ class importer {
       const std::string msg = src_ + ": opset " + std::to_string(opset_) +
                               " is outside the supported range 7..17";
       if (!opt_.allow_any_opset)
-        throw unsupported_error(msg + " (onnx_import_options::allow_any_opset imports it on a "
-                                      "best-effort basis)");
+        throw unsupported_error(msg + " (" + option_name("allow_any_opset") +
+                                " imports it on a best-effort basis)");
       res_.warnings.push_back(msg + "; imported on a best-effort basis");
     }
     res_.accounting.nodes_in_file = static_cast<std::size_t>(g_.node_size());
@@ -357,12 +438,26 @@ class importer {
                                       : 8);
       checker_ctx_.set_opset_imports(opsets_);
       checker_ctx_.set_schema_registry(onnx::OpSchemaRegistry::Instance());
-      for (const auto& kv : info_) lexical_.add(kv.first);
-      for (const auto& kv : producer_) lexical_.add(kv.first);
       checker_ready_ = true;
     }
     try {
-      onnx::checker::check_node(n, checker_ctx_, lexical_);
+      if (has_subgraph(n)) {
+        // Subgraphs may read any tensor of the main graph: the checker needs every name.
+        if (!lexical_ready_) {
+          for (const auto& kv : info_) lexical_.add(kv.first);
+          for (const auto& kv : producer_) lexical_.add(kv.first);
+          lexical_ready_ = true;
+        }
+        onnx::checker::check_node(n, checker_ctx_, lexical_);
+      } else {
+        // The checker looks names up only for the node's inputs (index_nodes() has checked
+        // that each is defined): a scope of just those keeps the check independent of the
+        // graph's size.
+        onnx::checker::LexicalScopeContext scope;
+        for (const std::string& s : n.input())
+          if (!s.empty()) scope.add(s);
+        onnx::checker::check_node(n, checker_ctx_, scope);
+      }
       return true;
     } catch (const std::exception& e) {
       res_.warnings.push_back(src_ + ": node '" + n.name() + "' (" + n.op_type() +
@@ -399,6 +494,213 @@ class importer {
     }
   }
 
+  // Element types of graph inputs: those nnmeter's dtype holds (f32, f16, i8, u8, i32, i64)
+  // and those of the same size (BOOL as u8, BFLOAT16 as f16, UINT32 as i32, UINT64 as i64)
+  // import as such; DOUBLE, INT16 and UINT16 import with a warning (their byte counts change);
+  // anything else (STRING, COMPLEX64/128, UNDEFINED, types newer than this ONNX) is refused.
+  void check_input_type(const std::string& where, int elem) {
+    using tp = onnx::TensorProto;
+    const std::string type = onnx_type_name(elem);
+    switch (elem) {
+      case tp::FLOAT: case tp::FLOAT16: case tp::BFLOAT16: case tp::INT8: case tp::UINT8:
+      case tp::BOOL: case tp::INT32: case tp::UINT32: case tp::INT64: case tp::UINT64:
+        return;
+      case tp::DOUBLE:
+        res_.warnings.push_back(src_ + ": " + where + " is DOUBLE; nnmeter has no 64-bit float "
+                                "type and imports it as f32 (its byte counts halve)");
+        return;
+      case tp::INT16:
+      case tp::UINT16:
+        res_.warnings.push_back(src_ + ": " + where + " is " + type +
+                                "; nnmeter has no 16-bit integer type and imports it as i32 (its "
+                                "byte counts double)");
+        return;
+      default:
+        throw unsupported_error(src_ + ": " + where + " has element type " + type +
+                                ", which nnmeter cannot represent (its tensors are f32, f16, i8, "
+                                "u8, i32 or i64)");
+    }
+  }
+
+  // ---------------------------------------------------------------------- external data
+  //
+  // The importer reads only the dims of external tensors, but a reference must still be
+  // sound: a relative location inside the model's folder (no absolute path, no '..' or
+  // symbolic link leading out of it), a regular file (not a device, pipe or directory),
+  // offset and length that are byte counts and fall inside the file, and a length that is
+  // the tensor's byte size. Unsound references are parse_errors; a missing or short file is
+  // one too, or a warning with allow_missing_external_data. Without a folder (import from
+  // memory) only the form is checked, with one warning.
+
+  struct external_file {
+    bool exists = false;
+    std::uintmax_t size = 0;
+  };
+
+  void check_external_data() {
+    check_external_in(g_);
+    for (const onnx::FunctionProto& f : m_.functions())
+      for (const onnx::NodeProto& n : f.node()) check_external_in(n);
+    if (unchecked_external_ > 0)
+      res_.warnings.push_back(
+          src_ + ": " + std::to_string(unchecked_external_) + " tensor" +
+          (unchecked_external_ == 1 ? " keeps its" : "s keep their") +
+          " data in external files (e.g. " + unchecked_example_ +
+          "), which were not checked: the model was imported without a folder (" +
+          option_name("external_data_dir") + ")");
+  }
+
+  void check_external_in(const onnx::GraphProto& g) {
+    for (const onnx::TensorProto& t : g.initializer())
+      check_external(t, "initializer '" + t.name() + "'");
+    for (const onnx::SparseTensorProto& sp : g.sparse_initializer()) {
+      check_external(sp.values(), "sparse initializer '" + sp.values().name() + "' (values)");
+      check_external(sp.indices(), "sparse initializer '" + sp.values().name() + "' (indices)");
+    }
+    for (const onnx::NodeProto& n : g.node()) check_external_in(n);
+  }
+
+  void check_external_in(const onnx::NodeProto& n) {
+    for (const onnx::AttributeProto& a : n.attribute()) {
+      const std::string what = "node '" + n.name() + "' (" + n.op_type() + "): attribute '" +
+                               a.name() + "'";
+      if (a.has_t()) check_external(a.t(), what);
+      for (const onnx::TensorProto& t : a.tensors()) check_external(t, what);
+      if (a.has_sparse_tensor()) {
+        check_external(a.sparse_tensor().values(), what);
+        check_external(a.sparse_tensor().indices(), what);
+      }
+      for (const onnx::SparseTensorProto& sp : a.sparse_tensors()) {
+        check_external(sp.values(), what);
+        check_external(sp.indices(), what);
+      }
+      if (a.has_g()) check_external_in(a.g());
+      for (const onnx::GraphProto& sg : a.graphs()) check_external_in(sg);
+    }
+  }
+
+  static bool byte_count(const std::string& text, std::uint64_t& out) {
+    if (text.empty() || text.size() > 19) return false;  // 19 digits < 2^63
+    out = 0;
+    for (char ch : text) {
+      if (ch < '0' || ch > '9') return false;
+      out = out * 10 + static_cast<std::uint64_t>(ch - '0');
+    }
+    return true;
+  }
+
+  static const char* file_kind(const std::filesystem::file_status& st) {
+    namespace fs = std::filesystem;
+    if (fs::is_directory(st)) return "a directory";
+    if (fs::is_character_file(st)) return "a character device";
+    if (fs::is_block_file(st)) return "a block device";
+    if (fs::is_fifo(st)) return "a pipe";
+    if (fs::is_socket(st)) return "a socket";
+    return "not a regular file";
+  }
+
+  void check_external(const onnx::TensorProto& t, const std::string& what) {
+    namespace fs = std::filesystem;
+    if (t.data_location() != onnx::TensorProto::EXTERNAL) return;
+    const std::string where = src_ + ": " + what;
+    std::string location;
+    std::uint64_t offset = 0, length = 0;
+    bool has_length = false;
+    for (const onnx::StringStringEntryProto& e : t.external_data()) {
+      if (e.key() == "location") {
+        location = e.value();
+      } else if (e.key() == "offset" || e.key() == "length") {
+        std::uint64_t v = 0;
+        if (!byte_count(e.value(), v))
+          throw parse_error(where + ": external data " + e.key() + " '" + e.value() +
+                            "' is not a byte count");
+        if (e.key() == "offset") {
+          offset = v;
+        } else {
+          length = v;
+          has_length = true;
+        }
+      }
+    }
+    if (location.empty())
+      throw parse_error(where + ": its data is EXTERNAL but external_data gives no location");
+    const std::string loc = "external data '" + location + "'";
+    if (location.find('\0') != std::string::npos)
+      throw parse_error(where + ": " + loc + " holds a NUL byte");
+    const fs::path rel(location);
+    if (rel.is_absolute() || rel.has_root_name() || rel.has_root_directory())
+      throw parse_error(where + ": " + loc + " is an absolute path (ONNX external data is "
+                        "relative to the model's folder)");
+    const fs::path norm = rel.lexically_normal();
+    if (norm.empty() || norm == "." || *norm.begin() == "..")
+      throw parse_error(where + ": " + loc + " is not a file inside the model's folder");
+    // The tensor's byte size, where its element type has a fixed size.
+    std::uint64_t expected = 0;
+    const std::size_t esize = onnx_elem_size(t.data_type());
+    bool sized = esize > 0;
+    std::uint64_t numel = 1;
+    for (i64 d : t.dims()) {
+      if (d < 0 || d > tensor_shape::max_dim) sized = false;  // read_tensor_proto refuses it
+      else if (d != 0 && numel > (std::uint64_t{1} << 62) / static_cast<std::uint64_t>(d)) sized = false;
+      else numel *= static_cast<std::uint64_t>(d);
+    }
+    if (sized && numel > (std::uint64_t{1} << 62) / esize) sized = false;
+    if (sized) expected = numel * esize;
+    if (has_length && sized && length != expected)
+      throw graph_error(where + ": " + loc + " gives length " + std::to_string(length) +
+                        " bytes, but dims " + ints_json({t.dims().begin(), t.dims().end()}) + " of " +
+                        onnx_type_name(t.data_type()) + " take " + std::to_string(expected));
+    if (opt_.external_data_dir.empty()) {
+      if (unchecked_external_++ == 0) unchecked_example_ = what + " in '" + location + "'";
+      return;
+    }
+    const fs::path dir(opt_.external_data_dir);
+    const fs::path full = dir / norm;
+    auto missing = [&](const std::string& why) {
+      const std::string msg = where + ": " + loc + " " + why;
+      if (!opt_.allow_missing_external_data)
+        throw parse_error(msg + " (" + option_name("allow_missing_external_data") +
+                          " imports the model without it: only dims are read)");
+      res_.warnings.push_back(msg + "; imported without it (only dims are read)");
+    };
+    const std::string key = norm.string();
+    auto cached = external_files_.find(key);
+    if (cached == external_files_.end()) {
+      external_file f;
+      std::error_code ec;
+      const fs::file_status st = fs::status(full, ec);
+      if (fs::exists(st)) {
+        if (!fs::is_regular_file(st))
+          throw parse_error(where + ": " + loc + " is " + file_kind(st) + ", not a regular file");
+        // Symbolic links must not lead out of the folder either.
+        std::error_code e1, e2;
+        const fs::path canon = fs::weakly_canonical(full, e1);
+        const fs::path base = fs::weakly_canonical(dir, e2);
+        if (!e1 && !e2) {
+          auto b = base.begin(), c = canon.begin();
+          for (; b != base.end() && c != canon.end() && *b == *c; ++b, ++c) {
+          }
+          if (b != base.end() && !b->empty())
+            throw parse_error(where + ": " + loc + " leads out of the model's folder (to '" +
+                              canon.string() + "')");
+        }
+        f.exists = true;
+        f.size = fs::file_size(full, ec);
+        if (ec) f.exists = false;
+      }
+      cached = external_files_.emplace(key, f).first;
+    }
+    const external_file& f = cached->second;
+    if (!f.exists) {
+      missing("does not exist (looked for '" + full.string() + "')");
+      return;
+    }
+    const std::uint64_t need = has_length ? length : expected;
+    if (offset > f.size || need > f.size - offset)
+      missing("is " + std::to_string(f.size) + " bytes, too short for bytes " +
+              std::to_string(offset) + ".." + std::to_string(offset + need) + " of the tensor");
+  }
+
   void read_inputs() {
     std::unordered_set<std::string> names;
     for (const auto& kv : opt_.input_shapes) {
@@ -410,7 +712,7 @@ class importer {
         list += (list.empty() ? "" : ", ") + vi.name();
       }
       if (!found)
-        throw graph_error(src_ + ": input_shapes names '" + kv.first +
+        throw graph_error(src_ + ": " + option_name("input_shapes") + " names '" + kv.first +
                           "', which is not an input of the model (inputs: " + list + ")");
     }
     for (const onnx::ValueInfoProto& vi : g_.input()) {
@@ -424,6 +726,7 @@ class importer {
                                 "not supported)");
       tensor_info v;
       v.elem = vi.type().tensor_type().elem_type();
+      check_input_type(where, v.elem);
       std::vector<std::string> shown;
       bool symbolic = false;
       if (vi.type().tensor_type().has_shape()) {
@@ -446,29 +749,27 @@ class importer {
       if (user != opt_.input_shapes.end()) {
         const std::vector<i64>& u = user->second;
         if (v.rank_known && u.size() != v.dims.size())
-          throw graph_error(src_ + ": input_shapes gives " + where + " rank " +
+          throw graph_error(src_ + ": " + option_name("input_shapes") + " gives " + where + " rank " +
                             std::to_string(u.size()) + " but the model declares " +
                             dims_text(shown));
         for (i64 d : u)
           if (d < 0 || d > tensor_shape::max_dim)
-            throw graph_error(src_ + ": input_shapes gives " + where + " dimension " +
+            throw graph_error(src_ + ": " + option_name("input_shapes") + " gives " + where + " dimension " +
                               std::to_string(d) + " (must be in [0, 2^31-1])");
         for (std::size_t i = 0; v.rank_known && i < u.size(); ++i)
           if (v.dims[i] >= 0 && v.dims[i] != u[i])
-            res_.warnings.push_back(where + ": dimension " + std::to_string(i) + " declared " +
-                                    std::to_string(v.dims[i]) + ", overridden by input_shapes to " +
+            res_.warnings.push_back(src_ + ": " + where + ": dimension " + std::to_string(i) + " declared " +
+                                    std::to_string(v.dims[i]) + ", overridden by " +
+                                    option_name("input_shapes") + " to " +
                                     std::to_string(u[i]));
         v.rank_known = true;
         v.dims = u;
       } else if (!v.rank_known) {
-        throw unsupported_error(src_ + ": " + where +
-                                " has no shape in the model; give it in "
-                                "onnx_import_options::input_shapes (ONNX layout, e.g. NCHW)");
+        throw unsupported_error(src_ + ": " + where + " has no shape in the model; " +
+                                input_shape_hint(vi.name(), nullptr));
       } else if (symbolic) {
         throw unsupported_error(src_ + ": " + where + " has symbolic or unknown dims " +
-                                dims_text(shown) +
-                                "; give its shape in onnx_import_options::input_shapes (ONNX "
-                                "layout, e.g. NCHW)");
+                                dims_text(shown) + "; " + input_shape_hint(vi.name(), &v.dims));
       }
       if (v.dims.size() > tensor_shape::max_rank)
         throw unsupported_error(src_ + ": " + where + " has rank " + std::to_string(v.dims.size()) +
@@ -479,47 +780,104 @@ class importer {
     }
   }
 
+  // Also records the node graph (successors, in-degrees) for topo_sort, so that each input
+  // name is looked up once: lookups in tables of 10^6 names dominate the import of big graphs.
   void index_nodes() {
     const int n = g_.node_size();
     state_.assign(static_cast<std::size_t>(n), state::pending);
+    std::size_t outputs = 0;
+    for (const onnx::NodeProto& nd : g_.node()) outputs += static_cast<std::size_t>(nd.output_size());
+    producer_.reserve(outputs);
+    info_.reserve(info_.size() + outputs);
+    out_begin_.assign(static_cast<std::size_t>(n) + 1, 0);
+    for (int i = 0; i < n; ++i)
+      out_begin_[static_cast<std::size_t>(i) + 1] =
+          out_begin_[static_cast<std::size_t>(i)] + static_cast<std::size_t>(g_.node(i).output_size());
+    out_refs_.assign(outputs, no_ref());
     for (int i = 0; i < n; ++i) {
       const onnx::NodeProto& nd = g_.node(i);
       for (const std::string& o : nd.output()) {
         if (o.empty()) continue;
-        if (info_.count(o) != 0 && producer_.count(o) == 0)
+        const auto ins = producer_.emplace(o, i);
+        if (!ins.second)
+          fail_parse(node_label(i) + ": output '" + o + "' is also produced by " +
+                     node_label(ins.first->second));
+        if (info_.count(o) != 0)
           fail_parse(node_label(i) + ": output '" + o +
                      "' has the name of a graph input or initializer");
-        if (!producer_.emplace(o, i).second)
-          fail_parse(node_label(i) + ": output '" + o + "' is also produced by " +
-                     node_label(producer_[o]));
       }
     }
+    succ_.assign(static_cast<std::size_t>(n), {});
+    indeg_.assign(static_cast<std::size_t>(n), 0);
+    in_begin_.assign(static_cast<std::size_t>(n) + 1, 0);
+    in_src_.clear();
     for (int i = 0; i < n; ++i) {
+      in_begin_[static_cast<std::size_t>(i)] = in_src_.size();
       for (const std::string& in : g_.node(i).input()) {
+        in_src_.push_back(no_source);
         if (in.empty()) continue;
-        if (producer_.count(in) == 0 && info_.count(in) == 0)
+        const auto p = producer_.find(in);
+        if (p != producer_.end()) {
+          succ_[static_cast<std::size_t>(p->second)].push_back(i);
+          ++indeg_[static_cast<std::size_t>(i)];
+          in_src_.back() = out_begin_[static_cast<std::size_t>(p->second)] +
+                           output_index(g_.node(p->second), in);
+        } else if (info_.count(in) == 0) {
           fail_parse(node_label(i) + ": input '" + in +
                      "' is neither a graph input, an initializer nor a node output");
+        }
       }
     }
+    in_begin_[static_cast<std::size_t>(n)] = in_src_.size();
     for (const onnx::ValueInfoProto& o : g_.output())
       if (producer_.count(o.name()) == 0 && info_.count(o.name()) == 0)
         fail_parse("graph output '" + o.name() + "' is produced by no node");
   }
 
+  static std::size_t output_index(const onnx::NodeProto& n, const std::string& name) {
+    for (int k = 0; k < n.output_size(); ++k)
+      if (n.output(k) == name) return static_cast<std::size_t>(k);
+    return 0;  // unreachable: `name` is one of n's outputs (producer_)
+  }
+
+  // --- graph tensors of ONNX tensors: node outputs by position (out_refs_, filled as nodes are
+  // imported; no name lookup), graph inputs by name (refs_).
+
+  static constexpr tensor_ref no_ref() noexcept {
+    return tensor_ref{std::numeric_limits<node_index>::max(), 0};
+  }
+  static constexpr std::size_t no_source = std::numeric_limits<std::size_t>::max();
+
+  /// The graph tensor holding input k of ONNX node i, or nullptr (constant, not imported).
+  const tensor_ref* input_ref(int i, int k) const {
+    const std::size_t src = in_src_[in_begin_[static_cast<std::size_t>(i)] + static_cast<std::size_t>(k)];
+    if (src != no_source) {
+      const tensor_ref& r = out_refs_[src];
+      return r == no_ref() ? nullptr : &r;
+    }
+    const std::string& name = g_.node(i).input(k);
+    if (name.empty()) return nullptr;
+    const auto it = refs_.find(name);
+    return it == refs_.end() ? nullptr : &it->second;
+  }
+
+  /// The graph tensor holding ONNX tensor `name`, or nullptr.
+  const tensor_ref* ref_by_name(const std::string& name) const {
+    const auto p = producer_.find(name);
+    if (p != producer_.end()) {
+      const tensor_ref& r =
+          out_refs_[out_begin_[static_cast<std::size_t>(p->second)] + output_index(g_.node(p->second), name)];
+      return r == no_ref() ? nullptr : &r;
+    }
+    const auto it = refs_.find(name);
+    return it == refs_.end() ? nullptr : &it->second;
+  }
+
   void topo_sort() {
     const int n = g_.node_size();
-    std::vector<std::vector<int>> succ(static_cast<std::size_t>(n));
-    std::vector<int> indeg(static_cast<std::size_t>(n), 0);
-    for (int i = 0; i < n; ++i) {
-      for (const std::string& in : g_.node(i).input()) {
-        if (in.empty()) continue;
-        const auto p = producer_.find(in);
-        if (p == producer_.end()) continue;
-        succ[static_cast<std::size_t>(p->second)].push_back(i);
-        ++indeg[static_cast<std::size_t>(i)];
-      }
-    }
+    std::vector<std::vector<int>> succ = std::move(succ_);  // from index_nodes()
+    std::vector<int> indeg = std::move(indeg_);
+    order_.reserve(static_cast<std::size_t>(n));
     std::priority_queue<int, std::vector<int>, std::greater<int>> ready;  // file order first
     for (int i = 0; i < n; ++i)
       if (indeg[static_cast<std::size_t>(i)] == 0) ready.push(i);
@@ -606,9 +964,13 @@ class importer {
     }
   }
 
-  // Adds what is known about `name` to a one-node graph: a small value as an initializer,
-  // otherwise an input with its type and (partial) shape. False when the type is unknown.
-  bool add_known(const std::string& name, onnx::GraphProto& sg) {
+  // Adds what is known about `name` to a one-node graph: a value of at most `max_values`
+  // elements as an initializer, otherwise an input with its type and (partial) shape. False
+  // when the type is unknown. ONNX inference reads values only where they set a shape (shape,
+  // axes, pads, scales, sizes, repeats, split sizes: at most one entry per axis or per
+  // output), so the cap keeps the cost of a node independent of the size of the constants it
+  // reads (a constant read by 10^6 nodes is not copied 10^6 times).
+  bool add_known(const std::string& name, onnx::GraphProto& sg, std::size_t max_values) {
     const auto it = info_.find(name);
     if (it == info_.end() || it->second.elem == 0) return false;
     const tensor_info& v = it->second;
@@ -618,7 +980,7 @@ class importer {
                        e == onnx::TensorProto::INT16 || e == onnx::TensorProto::UINT16 ||
                        e == onnx::TensorProto::INT8 || e == onnx::TensorProto::UINT8 ||
                        e == onnx::TensorProto::BOOL;
-    if (v.has_value && exact) {  // values ONNX inference may read (shapes, scales, axes)
+    if (v.has_value && exact && v.count() <= max_values) {  // values ONNX inference may read
       write_tensor_proto(v, name, *sg.add_initializer());
       return true;
     }
@@ -677,12 +1039,12 @@ class importer {
     const std::size_t r = rank_of(in_name(n, 0));
     if (r < 3) return false;
     if (conv) {
-      const std::string w = in_name(n, op == "QLinearConv" ? 3 : 1);
+      const std::string& w = in_name(n, op == "QLinearConv" ? 3 : 1);
       if (rank_of(w) != r) return false;
     }
     if (op == "MaxUnpool") {  // indices like X; output_shape a vector of rank(X) entries
       if (rank_of(in_name(n, 1)) != r) return false;
-      const std::string os = in_name(n, 2);
+      const std::string& os = in_name(n, 2);
       if (!os.empty()) {
         const tensor_info* v = find_info(os);
         if (v == nullptr || !v->rank_known || v->dims.size() != 1 ||
@@ -699,15 +1061,102 @@ class importer {
   /// ONNX shape inference of one node, on a graph holding just that node and what is known
   /// about its inputs. Nodes the ONNX checker rejects, nodes with inputs of unknown type and
   /// nodes whose input ranks ONNX's inference would index out of bounds are not inferred.
-  void infer_node(const onnx::NodeProto& n) {
-    for (const std::string& s : n.input())
-      if (!s.empty() && (find_info(s) == nullptr || find_info(s)->elem == 0)) return;
+  // What ONNX inference found for one output of a node.
+  struct inferred_output {
+    bool present = false;  // inference gave the output a tensor type
+    int elem = 0;
+    bool has_shape = false;
+    std::vector<i64> dims;
+  };
+
+  static bool has_subgraph(const onnx::NodeProto& n) {
+    for (const onnx::AttributeProto& a : n.attribute())
+      if (a.has_g() || a.graphs_size() > 0) return true;
+    return false;
+  }
+
+  // Everything ONNX inference of a node without subgraphs depends on: domain, op type,
+  // attributes, output count, and per input its type, shape and the values add_known() gives
+  // it. Nodes of equal keys get equal results, so a model of many alike nodes (10^6 readers
+  // of one tensor, a network of repeated blocks) runs InferShapes once per kind of node.
+  std::string inference_key(const onnx::NodeProto& n, const input_list& in,
+                            std::size_t max_values) const {
+    std::string key = n.domain();
+    key += '\0';
+    key += n.op_type();
+    key += '\0';
+    key += std::to_string(n.output_size());
+    auto put = [&key](i64 v) { key.append(reinterpret_cast<const char*>(&v), sizeof v); };
+    for (const onnx::AttributeProto& a : n.attribute()) {
+      const std::string bytes = a.SerializeAsString();
+      put(to_i64(bytes.size()));
+      key += bytes;
+    }
+    for (int k = 0; k < n.input_size(); ++k) {
+      const bool empty = n.input(k).empty();
+      key += empty ? 'E' : 'I';
+      if (empty) continue;
+      const tensor_info& v = *in[static_cast<std::size_t>(k)];  // known type (infer_node)
+      put(v.elem);
+      put(v.rank_known ? to_i64(v.dims.size()) : -1);
+      for (i64 d : v.dims) put(d);
+      const bool values = v.has_value && v.count() <= max_values;
+      key += values ? 'V' : 'N';
+      if (!values) continue;
+      if (v.is_real) {
+        for (double x : v.reals) key.append(reinterpret_cast<const char*>(&x), sizeof x);
+      } else {
+        for (i64 x : v.ints) put(x);
+      }
+    }
+    return key;
+  }
+
+  void apply_inferred(const onnx::NodeProto& n, const std::vector<inferred_output>& out) {
+    for (int k = 0; k < n.output_size() && static_cast<std::size_t>(k) < out.size(); ++k) {
+      const inferred_output& o = out[static_cast<std::size_t>(k)];
+      if (!o.present || n.output(k).empty()) continue;
+      tensor_info& v = info_[n.output(k)];
+      if (o.elem != 0) v.elem = o.elem;
+      if (!o.has_shape) continue;
+      v.rank_known = true;
+      v.dims = o.dims;
+    }
+  }
+
+  /// `inputs`: the infos of n's inputs when the caller has them (inputs_of), else nullptr.
+  void infer_node(const onnx::NodeProto& n, const input_list* inputs) {
+    const input_list in = inputs != nullptr ? *inputs : inputs_of(n);
+    for (int k = 0; k < n.input_size(); ++k) {
+      if (n.input(k).empty()) continue;
+      const tensor_info* v = in[static_cast<std::size_t>(k)];
+      if (v == nullptr || v->elem == 0) return;
+    }
+    const std::size_t max_values = std::max<std::size_t>(64, static_cast<std::size_t>(n.output_size()));
+    const bool cacheable = !has_subgraph(n);
+    std::string key;
+    if (cacheable) {
+      // A node alike to one inferred before also passed ranks_safe() and the checker: both
+      // depend only on what the key holds (index_nodes() has checked that the inputs exist).
+      key = inference_key(n, in, max_values);
+      const auto hit = inference_cache_.find(key);
+      if (hit != inference_cache_.end()) {
+        apply_inferred(n, hit->second);
+        return;
+      }
+    }
     if (!ranks_safe(n) || !passes_checker(n)) return;
+    // Bounded, so that a hostile model of 10^6 different nodes cannot grow it without end.
+    constexpr std::size_t max_cached = std::size_t{1} << 16;
+    auto remember = [&](std::vector<inferred_output> out) {
+      if (cacheable && inference_cache_.size() < max_cached)
+        inference_cache_.emplace(std::move(key), std::move(out));
+    };
     onnx::GraphProto sg;
     sg.set_name("node");
     std::unordered_set<std::string> added;
     for (const std::string& s : n.input())
-      if (!s.empty() && added.insert(s).second) add_known(s, sg);
+      if (!s.empty() && added.insert(s).second) add_known(s, sg, max_values);
     std::unordered_set<std::string> refs;
     for (const onnx::AttributeProto& a : n.attribute()) {
       if (a.has_g()) collect_refs(a.g(), refs);
@@ -715,7 +1164,7 @@ class importer {
     }
     for (const std::string& s : refs)
       if (!s.empty() && added.count(s) == 0 && info_.count(s) != 0 && added.insert(s).second)
-        add_known(s, sg);
+        add_known(s, sg, max_values);
     *sg.add_node() = n;
     try {
       onnx::shape_inference::InferShapes(&sg, opsets_, onnx::OpSchemaRegistry::Instance(),
@@ -726,22 +1175,27 @@ class importer {
                                 "' (" + n.op_type() + "): " + e.what());
         inference_warned_ = true;
       }
+      remember({});  // alike nodes fail alike: no shapes (the warning is given once anyway)
       return;
     }
+    std::vector<inferred_output> out(static_cast<std::size_t>(n.output_size()));
     for (const onnx::ValueInfoProto& vi : sg.value_info()) {
       if (!vi.type().has_tensor_type()) continue;
-      bool is_output = false;
-      for (const std::string& o : n.output()) is_output = is_output || (!o.empty() && o == vi.name());
-      if (!is_output) continue;
-      tensor_info& v = info_[vi.name()];
-      const auto& tt = vi.type().tensor_type();
-      if (tt.elem_type() != 0) v.elem = tt.elem_type();
-      if (!tt.has_shape()) continue;
-      v.rank_known = true;
-      v.dims.clear();
-      for (const auto& d : tt.shape().dim())
-        v.dims.push_back(d.has_dim_value() && d.dim_value() >= 0 ? d.dim_value() : -1);
+      for (int k = 0; k < n.output_size(); ++k) {
+        if (n.output(k).empty() || n.output(k) != vi.name()) continue;
+        inferred_output& o = out[static_cast<std::size_t>(k)];
+        const auto& tt = vi.type().tensor_type();
+        o.present = true;
+        o.elem = tt.elem_type();
+        o.has_shape = tt.has_shape();
+        o.dims.clear();
+        if (o.has_shape)
+          for (const auto& d : tt.shape().dim())
+            o.dims.push_back(d.has_dim_value() && d.dim_value() >= 0 ? d.dim_value() : -1);
+      }
     }
+    apply_inferred(n, out);
+    remember(std::move(out));
   }
 
   /// One pass in topological order: a node whose outputs the evaluator can compute from known
@@ -755,8 +1209,11 @@ class importer {
       const auto si = static_cast<std::size_t>(i);
       if (state_[si] != state::pending) continue;
       const onnx::NodeProto& n = g_.node(i);
+      input_list in;
+      bool have_inputs = false;
       if (default_domain(n) && !never_fold(n)) {
-        const input_list in = inputs_of(n);
+        in = inputs_of(n);
+        have_inputs = true;
         std::optional<std::vector<tensor_info>> out;
         try {
           out = evaluate_node(n, in, opset_);
@@ -775,7 +1232,7 @@ class importer {
           continue;
         }
       }
-      infer_node(n);
+      infer_node(n, have_inputs ? &in : nullptr);
       for (const std::string& o : n.output())
         if (!o.empty()) apply_declared(o);
     }
@@ -811,8 +1268,11 @@ class importer {
       for (const std::string& s : n.input()) {
         if (s.empty()) continue;
         const auto it = info_.find(s);
-        if (it == info_.end() || !it->second.is_const) any_nonconst = true;
         all = true;
+        if (it == info_.end() || !it->second.is_const) {
+          any_nonconst = true;
+          break;
+        }
       }
       if (!all || any_nonconst) continue;
       for (const std::string& o : n.output())
@@ -847,19 +1307,33 @@ class importer {
 
   // ------------------------------------------------------------------------ graph building
 
+  // `base`, or the first free "base#k"; the next k to try is kept per base, so n nodes of one
+  // name cost O(n), not O(n^2).
   std::string unique_name(std::string base) {
     if (base.empty()) base = "node";
     if (!out_.find(base)) return base;
-    for (std::size_t k = 1;; ++k) {
-      std::string c = base + "#" + std::to_string(k);
+    std::size_t& k = next_suffix_[base];
+    for (;;) {
+      std::string c = base + "#" + std::to_string(++k);
       if (!out_.find(c)) return c;
     }
   }
 
   tensor_shape graph_shape(const std::string& tensor, const std::string& where) const {
-    const auto it = info_.find(tensor);
-    if (it == info_.end() || !it->second.rank_known) return tensor_shape{tensor_shape::unknown};
-    const tensor_info& v = it->second;
+    return graph_shape(find_info(tensor), tensor, where);
+  }
+  /// graph_shape of output `tensor` of node i (its label built only for an error).
+  tensor_shape graph_shape(const tensor_info* info, const std::string& tensor, int i) const {
+    bool ok = info == nullptr || !info->rank_known || info->dims.size() <= tensor_shape::max_rank;
+    for (std::size_t k = 0; ok && info != nullptr && k < info->dims.size(); ++k)
+      ok = info->dims[k] <= tensor_shape::max_dim;
+    return ok ? graph_shape(info, tensor, std::string()) : graph_shape(info, tensor, node_label(i));
+  }
+  /// The shape of `tensor`, whose info is `info` (nullptr: unknown).
+  tensor_shape graph_shape(const tensor_info* info, const std::string& tensor,
+                           const std::string& where) const {
+    if (info == nullptr || !info->rank_known) return tensor_shape{tensor_shape::unknown};
+    const tensor_info& v = *info;
     for (i64 d : v.dims)
       if (d > tensor_shape::max_dim)
         throw graph_error(src_ + ": " + where + ": tensor '" + tensor + "' has dimension " +
@@ -887,8 +1361,8 @@ class importer {
     const tensor_info* v = find_info(s);
     return v != nullptr && v->is_const;
   }
-  std::string in_name(const onnx::NodeProto& n, int i) const {
-    return i < n.input_size() ? n.input(i) : std::string();
+  const std::string& in_name(const onnx::NodeProto& n, int i) const {
+    return i < n.input_size() ? n.input(i) : no_name_;
   }
 
   // Windowed attributes (kernel, strides, dilations, pads, auto_pad) for a rank-4 input.
@@ -914,17 +1388,17 @@ class importer {
     const std::string ap = attr_string(n, "auto_pad", "NOTSET");
     if (ap == "SAME_UPPER" || ap == "SAME_LOWER") {
       a.padding = ap == "SAME_UPPER" ? padding_mode::same : padding_mode::same_lower;
-      for (std::size_t i = 0; i < 2 && x.size() == 4; ++i) {  // resolved pads, as graph_builder
-        const i64 in = x[i + 2], s = a.strides[i], k = a.kernel[i], d = a.dilations[i];
-        if (in < 0 || s < 1 || k < 1 || d < 1 || k > tensor_shape::max_dim ||
-            d > tensor_shape::max_dim || s > tensor_shape::max_dim)
-          continue;
-        const i64 out = (in + s - 1) / s;
-        const i64 need = (out - 1) * s + d * (k - 1) + 1 - in;
-        const i64 total = need > 0 ? need : 0;
-        const i64 pb = a.padding == padding_mode::same ? total / 2 : total - total / 2;
-        a.pads[i * 2] = pb;
-        a.pads[i * 2 + 1] = total - pb;
+      // Resolved pads, by the shape rules graph_builder and validate() use (values checked
+      // above; an unknown size or kernel leaves them 0).
+      static const char* const axis_names[2] = {"height", "width"};
+      for (std::size_t i = 0; i < 2 && x.size() == 4; ++i) {
+        const i64 in = x[i + 2];
+        if (in < 0 || a.kernel[i] < 1) continue;
+        const shape_rules::window_axis_result r = shape_rules::window_axis(
+            where(), axis_names[i], in, a.kernel[i], a.strides[i], a.dilations[i], a.padding, 0,
+            0, false);
+        a.pads[i * 2] = r.pad_begin;
+        a.pads[i * 2 + 1] = r.pad_end;
       }
     } else if (ap == "VALID") {
       a.padding = padding_mode::valid;
@@ -958,77 +1432,348 @@ class importer {
     }
     return r;
   }
+  /// True when input `s` is given (not empty) but its value is not known at import.
+  bool unknown_value(const std::string& s) const {
+    if (s.empty()) return false;
+    const tensor_info* v = find_info(s);
+    return v == nullptr || !v->has_value;
+  }
   std::optional<double> const_scalar(const std::string& s) const {
     const tensor_info* v = find_info(s);
     if (v == nullptr || !v->has_value || v->count() != 1) return std::nullopt;
     return v->real_at(0);
   }
 
-  mapped_op map_node(const onnx::NodeProto& n) {
+  // ----------------------------------------------------------- per-op checks and mapping
+  //
+  // Every op whose parameters determine a shape has one function that first checks them
+  // against the shapes they must fit (a weight against the input's channels, a bias against
+  // the output channels, a window against the padded input) and then maps the node. Checks
+  // run where the dims are known; an inconsistency is a graph_error naming the file, the node
+  // and both shapes.
+
+  [[noreturn]] void fail_shape(const std::string& what) const {
+    throw graph_error(where() + ": " + what);
+  }
+  /// "<file>: node '<name>' (<op>)" of the node map_node is checking (built when needed).
+  std::string where() const { return src_ + ": " + node_label(current_); }
+
+  /// "'w' [16, 3, 3, 3]" ('?' for an unknown dim), or "'w' (shape unknown)".
+  std::string tensor_text(const std::string& name) const {
+    const tensor_info* v = find_info(name);
+    if (v == nullptr || !v->rank_known) return "'" + name + "' (shape unknown)";
+    std::string r = "'" + name + "' [";
+    for (std::size_t i = 0; i < v->dims.size(); ++i)
+      r += (i ? ", " : "") + (v->dims[i] < 0 ? std::string("?") : std::to_string(v->dims[i]));
+    return r + "]";
+  }
+
+  const tensor_info* known_rank(const std::string& name) const {
+    const tensor_info* v = find_info(name);
+    return v != nullptr && v->rank_known ? v : nullptr;
+  }
+
+  /// A per-channel vector (bias, scale, mean, zero point): rank 1 of `count` entries (`count`
+  /// < 0: unknown), or a scalar / a single entry where `scalar_ok`. `of` names the count.
+  void check_channel_vector(const std::string& name, const char* role, i64 count,
+                            const std::string& of, bool scalar_ok) const {
+    const tensor_info* v = known_rank(name);
+    if (v == nullptr) return;
+    if (v->dims.empty()) {
+      if (scalar_ok) return;
+      fail_shape(std::string(role) + " " + tensor_text(name) + " is a scalar; it must hold one " +
+                 "entry per channel (" + of + ")");
+    }
+    if (v->dims.size() != 1)
+      fail_shape(std::string(role) + " " + tensor_text(name) + " must be a vector of one entry per " +
+                 "channel (" + of + ")");
+    const i64 len = v->dims[0];
+    if (len < 0 || count < 0 || len == count || (scalar_ok && len == 1)) return;
+    fail_shape(std::string(role) + " " + tensor_text(name) + " has " + std::to_string(len) +
+               " entries for the " + of);
+  }
+
+  /// The window of a convolution or pool on input `x` (ONNX dims [N, C, spatial...]): with
+  /// explicit pads (auto_pad NOTSET or VALID) the dilated kernel must fit the padded input.
+  void check_window(const onnx::NodeProto& n, const std::string& x,
+                    const std::vector<i64>& kernel) const {
+    const tensor_info* xv = known_rank(x);
+    if (xv == nullptr || xv->dims.size() != kernel.size() + 2) return;
+    const std::string ap = attr_string(n, "auto_pad", "NOTSET");
+    if (ap == "SAME_UPPER" || ap == "SAME_LOWER") return;
+    const std::size_t r = kernel.size();
+    const std::vector<i64> dil = attr_ints(n, "dilations").value_or(std::vector<i64>(r, 1));
+    std::vector<i64> pads = attr_ints(n, "pads").value_or(std::vector<i64>(2 * r, 0));
+    if (ap == "VALID") pads.assign(2 * r, 0);
+    if (dil.size() != r || pads.size() != 2 * r) return;
+    for (std::size_t i = 0; i < r; ++i) {
+      const i64 in = xv->dims[i + 2], k = kernel[i], d = dil[i];
+      if (in < 0 || k < 1 || d < 1) continue;
+      const i64 span = d * (k - 1) + 1;  // <= 2^62: k and d are at most 2^31-1
+      const i64 padded = in + pads[i] + pads[i + r];
+      if (padded < span)
+        fail_shape("the kernel (" + std::to_string(k) + (d > 1 ? ", dilated to " + std::to_string(span) : std::string()) +
+                   ") is larger than the padded input (" + std::to_string(in) + " + pads " +
+                   std::to_string(pads[i]) + " + " + std::to_string(pads[i + r]) + " = " +
+                   std::to_string(padded) + ") along spatial axis " + std::to_string(i) +
+                   " of input " + tensor_text(x));
+    }
+  }
+
+  // Conv, ConvTranspose, ConvInteger, QLinearConv. Checks: the input is [N, C, spatial...];
+  // the weight has its rank and is [M, C/group, k...] (ConvTranspose: [C, M/group, k...]);
+  // group divides C and M; kernel_shape equals the weight's kernel; the dilated kernel fits
+  // the padded input; the bias and per-channel quantization parameters have M entries.
+  mapped_op map_conv(const onnx::NodeProto& n) {
+    mapped_op m;
+    attributes& a = m.attrs;
+    const std::string& op = n.op_type();
+    const bool transpose = op == "ConvTranspose";
+    const int wi = op == "QLinearConv" ? 3 : 1;
+    const int bi = op == "QLinearConv" ? 8 : (op == "ConvInteger" ? -1 : 2);
+    const std::string &x = in_name(n, 0), &w = in_name(n, wi);
+    const i64 group = attr_int(n, "group", 1);  // in [1, 2^31-1] (check_attribute_values)
+    const std::string gtext = "group " + std::to_string(group);
+    const tensor_info* xv = known_rank(x);
+    const tensor_info* wv = known_rank(w);
+    i64 cout = -1;
+    std::string cout_of;
+    if (xv != nullptr && xv->dims.size() < 3)
+      fail_shape("input " + tensor_text(x) + " has rank " + std::to_string(xv->dims.size()) +
+                 "; a convolution's input is [N, C, spatial...]");
+    if (xv != nullptr && wv != nullptr && wv->dims.size() != xv->dims.size())
+      fail_shape("weight " + tensor_text(w) + " has rank " + std::to_string(wv->dims.size()) +
+                 ", but input " + tensor_text(x) + " has rank " + std::to_string(xv->dims.size()) +
+                 " (the weight is [" + (transpose ? "C, M/group" : "M, C/group") + ", kernel...])");
+    const i64 c = xv != nullptr ? xv->dims[1] : -1;
+    if (c >= 0 && c % group != 0)
+      fail_shape(gtext + " does not divide the " + std::to_string(c) + " channels of input " +
+                 tensor_text(x));
+    if (wv != nullptr && wv->dims.size() >= 3) {
+      const std::vector<i64>& wd = wv->dims;
+      if (!transpose) {
+        if (wd[0] >= 0 && wd[0] % group != 0)
+          fail_shape(gtext + " does not divide the " + std::to_string(wd[0]) +
+                     " output channels of weight " + tensor_text(w));
+        if (c >= 0 && wd[1] >= 0 && wd[1] * group != c)
+          fail_shape("weight " + tensor_text(w) + " has " + std::to_string(wd[1]) +
+                     " input channels per group, but input " + tensor_text(x) + " has " +
+                     std::to_string(c) + " channels" +
+                     (group > 1 ? " in " + std::to_string(group) + " groups (" + std::to_string(c / group) + " per group)"
+                                : std::string(" (") + gtext + ")"));
+        cout = wd[0];
+      } else {
+        if (c >= 0 && wd[0] >= 0 && wd[0] != c)
+          fail_shape("weight " + tensor_text(w) + " is for " + std::to_string(wd[0]) +
+                     " input channels (a ConvTranspose weight is [C, M/group, kernel...]), but "
+                     "input " + tensor_text(x) + " has " + std::to_string(c));
+        if (wd[1] >= 0) cout = wd[1] * group;
+      }
+      if (cout >= 0) cout_of = std::to_string(cout) + " output channels of weight " + tensor_text(w) +
+                               (transpose && group > 1 ? " with " + gtext : std::string());
+      std::vector<i64> kernel(wd.begin() + 2, wd.end());
+      if (auto k = attr_ints(n, "kernel_shape"); k && k->size() == kernel.size()) {
+        for (std::size_t i = 0; i < kernel.size(); ++i)
+          if (kernel[i] >= 0 && (*k)[i] != kernel[i])
+            fail_shape("kernel_shape " + ints_json(*k) + " contradicts weight " + tensor_text(w) +
+                       " (a kernel of " + ints_json(kernel) + ")");
+      }
+      if (!transpose) check_window(n, x, kernel);
+    }
+    if (bi >= 0) check_channel_vector(in_name(n, bi), "bias", cout, cout_of, false);
+    if (op == "QLinearConv") {
+      check_channel_vector(in_name(n, 4), "weight scale", cout, cout_of, true);
+      check_channel_vector(in_name(n, 5), "weight zero point", cout, cout_of, true);
+    }
+    if (op == "ConvInteger") check_channel_vector(in_name(n, 3), "weight zero point", cout, cout_of, true);
+
+    if (!rank_is(x, 4)) return m;
+    const std::vector<i64> xd = dims_of(x);
+    const std::vector<i64> wd = dims_of(w);
+    std::array<i64, 2> k{0, 0};
+    if (wd.size() == 4 && wd[2] >= 0 && wd[3] >= 0) k = {wd[2], wd[3]};
+    window_attrs(n, a, xd, k);
+    a.groups = group;
+    a.has_bias = bi >= 0 && !in_name(n, bi).empty();
+    if (transpose) {
+      m.kind = op_kind::conv_transpose;
+      if (auto p = attr_ints(n, "output_padding"); p && p->size() == 2 && ((*p)[0] || (*p)[1]))
+        a.extra.emplace_back("output_padding", ints_json(*p));
+      if (auto p = attr_ints(n, "output_shape")) a.extra.emplace_back("output_shape", ints_json(*p));
+      return m;
+    }
+    m.elem_from_input = op != "Conv";
+    m.kind = a.groups > 1 && a.groups == xd[1] ? op_kind::dwconv : op_kind::conv;
+    return m;
+  }
+
+  // MaxPool, AveragePool: the dilated kernel fits the padded input.
+  mapped_op map_pool(const onnx::NodeProto& n) {
+    mapped_op m;
+    attributes& a = m.attrs;
+    const std::string& op = n.op_type();
+    const std::string& x = in_name(n, 0);
+    if (auto k = attr_ints(n, "kernel_shape")) check_window(n, x, *k);
+    if (!rank_is(x, 4)) return m;
+    window_attrs(n, a, dims_of(x), {0, 0});
+    a.ceil_mode = attr_int(n, "ceil_mode", 0) != 0;
+    a.has_bias = false;
+    if (op == "AveragePool" && attr_int(n, "count_include_pad", 0) != 0)
+      a.extra.emplace_back("count_include_pad", "1");
+    m.kind = op == "MaxPool" ? op_kind::maxpool : op_kind::avgpool;
+    return m;
+  }
+
+  // BatchNormalization, InstanceNormalization: scale, bias (and mean, variance) hold one
+  // entry per channel of the input [N, C, ...].
+  mapped_op map_normalization(const onnx::NodeProto& n) {
+    mapped_op m;
+    const bool bn = n.op_type() == "BatchNormalization";
+    const std::string& x = in_name(n, 0);
+    const tensor_info* xv = known_rank(x);
+    // opset 7/8 BatchNormalization with spatial = 0 has parameters of shape [C, D1, ...].
+    const bool per_channel = !bn || attr_int(n, "spatial", 1) != 0;
+    if (xv != nullptr && xv->dims.size() >= 2 && xv->dims[1] >= 0 && per_channel) {
+      const i64 c = xv->dims[1];
+      const std::string of = std::to_string(c) + " channels of input " + tensor_text(x);
+      const char* roles[] = {"scale", "bias", "mean", "variance"};
+      for (int k = 1; k <= (bn ? 4 : 2) && k < n.input_size(); ++k)
+        check_channel_vector(in_name(n, k), roles[k - 1], c, of, false);
+    }
+    if (!bn) return m;
+    m.kind = op_kind::bn;
+    m.attrs.alpha = static_cast<float>(attr_float(n, "epsilon", 1e-5));
+    return m;
+  }
+
+  // PRelu: the slope broadcasts to the input, aligned on the last axis (a per-channel slope
+  // of an [N, C, H, W] input is [C, 1, 1]).
+  mapped_op map_prelu(const onnx::NodeProto& n) {
+    mapped_op m;
+    const std::string &x = in_name(n, 0), &s = in_name(n, 1);
+    const tensor_info* xv = known_rank(x);
+    const tensor_info* sv = known_rank(s);
+    if (xv != nullptr && sv != nullptr) {
+      const std::vector<i64>& xd = xv->dims;
+      const std::vector<i64>& sd = sv->dims;
+      bool ok = sd.size() <= xd.size();
+      for (std::size_t i = 0; ok && i < sd.size(); ++i) {
+        const i64 a = sd[sd.size() - 1 - i], b = xd[xd.size() - 1 - i];
+        ok = a < 0 || b < 0 || a == 1 || a == b;
+      }
+      // Before opset 7 (best effort), a slope of one value per channel applies along axis 1.
+      if (!ok && opset_ < 7 && sd.size() == 1 && xd.size() >= 2)
+        ok = sd[0] < 0 || xd[1] < 0 || sd[0] == xd[1];
+      if (!ok)
+        fail_shape("slope " + tensor_text(s) + " does not broadcast to input " + tensor_text(x) +
+                   " (ONNX aligns it on the last axis: a per-channel slope of [N, C, H, W] is "
+                   "[C, 1, 1])");
+    }
+    m.kind = op_kind::prelu;
+    return m;
+  }
+
+  // Gemm, MatMul, MatMulInteger, QLinearMatMul: the inner dims agree (Gemm: matrices, transA /
+  // transB honoured, C broadcasts to [M, N]; MatMul: numpy rules, batch dims broadcast).
+  mapped_op map_matmul(const onnx::NodeProto& n) {
+    mapped_op m;
+    attributes& a = m.attrs;
+    const std::string& op = n.op_type();
+    const int bi = op == "QLinearMatMul" ? 3 : 1;
+    const std::string &x = in_name(n, 0), &b = in_name(n, bi);
+    const tensor_info* xv = known_rank(x);
+    const tensor_info* bv = known_rank(b);
+    const bool gemm = op == "Gemm";
+    const bool ta = gemm && attr_int(n, "transA", 0) != 0;
+    const bool tb = gemm && attr_int(n, "transB", 0) != 0;
+    const std::string bname = (is_const(b) ? "weight " : "input ") + tensor_text(b);
+    if (gemm) {
+      for (const tensor_info* v : {xv, bv})
+        if (v != nullptr && v->dims.size() != 2)
+          fail_shape("input " + tensor_text(v == xv ? x : b) + " is not a matrix (Gemm multiplies "
+                     "rank-2 inputs)");
+      if (xv != nullptr && bv != nullptr) {
+        const i64 ka = xv->dims[ta ? 0 : 1], kb = bv->dims[tb ? 1 : 0];
+        if (ka >= 0 && kb >= 0 && ka != kb)
+          fail_shape(bname + (tb ? " (transB 1)" : "") + " takes " + std::to_string(kb) +
+                     " input features, but input " + tensor_text(x) + (ta ? " (transA 1)" : "") +
+                     " has " + std::to_string(ka));
+        const std::string& c = in_name(n, 2);
+        if (const tensor_info* cv = known_rank(c)) {
+          const i64 rows = xv->dims[ta ? 1 : 0], cols = bv->dims[tb ? 0 : 1];
+          const std::vector<i64> mn{rows, cols};
+          bool ok = cv->dims.size() <= 2;
+          for (std::size_t i = 0; ok && i < cv->dims.size(); ++i) {
+            const i64 d = cv->dims[cv->dims.size() - 1 - i], t = mn[1 - i];
+            ok = d < 0 || t < 0 || d == 1 || d == t;
+          }
+          if (!ok)
+            fail_shape("bias " + tensor_text(c) + " does not broadcast to the [" +
+                       std::to_string(rows) + ", " + std::to_string(cols) + "] product");
+        }
+      }
+    } else if (xv != nullptr && bv != nullptr && !xv->dims.empty() && !bv->dims.empty()) {
+      const std::vector<i64>& xd = xv->dims;
+      const std::vector<i64>& bd = bv->dims;
+      const i64 ka = xd.back(), kb = bd.size() == 1 ? bd[0] : bd[bd.size() - 2];
+      if (ka >= 0 && kb >= 0 && ka != kb)
+        fail_shape(bname + " takes " + std::to_string(kb) + " input features (its " +
+                   (bd.size() == 1 ? "only" : "second-to-last") + " dim), but input " +
+                   tensor_text(x) + " has " + std::to_string(ka) + " (its last dim)");
+      if (xd.size() > 2 && bd.size() > 2) {  // batch dims: numpy broadcasting
+        const std::size_t na = xd.size() - 2, nb = bd.size() - 2;
+        for (std::size_t i = 0; i < std::min(na, nb); ++i) {
+          const i64 p = xd[na - 1 - i], q = bd[nb - 1 - i];
+          if (p >= 0 && q >= 0 && p != q && p != 1 && q != 1)
+            fail_shape("the batch dims of input " + tensor_text(x) + " and " + bname +
+                       " do not broadcast");
+        }
+      }
+    }
+    m.elem_from_input = op == "QLinearMatMul" || op == "MatMulInteger";
+    const bool weight = is_const(b) && !ta && (gemm || rank_is(b, 2));
+    if (weight) {
+      m.kind = op_kind::fc;
+      a.has_bias = gemm && !in_name(n, 2).empty();
+      if (tb) a.extra.emplace_back("transB", "1");
+    } else {
+      m.kind = op_kind::matmul;  // validate() reads Gemm's transposes from extra
+      if (ta) a.extra.emplace_back("transA", "1");
+      if (tb) a.extra.emplace_back("transB", "1");
+    }
+    return m;
+  }
+
+  mapped_op map_node(const onnx::NodeProto& n, int index) {
     mapped_op m;
     attributes& a = m.attrs;
     const std::string& op = n.op_type();
     if (!default_domain(n)) return m;
-    const std::string x = in_name(n, 0);
-    const std::vector<i64> xd = dims_of(x);
+    current_ = index;
+    if (op == "Conv" || op == "QLinearConv" || op == "ConvInteger" || op == "ConvTranspose")
+      return map_conv(n);
+    if (op == "MaxPool" || op == "AveragePool") return map_pool(n);
+    if (op == "BatchNormalization" || op == "InstanceNormalization") return map_normalization(n);
+    if (op == "PRelu") return map_prelu(n);
+    if (op == "Gemm" || op == "MatMul" || op == "QLinearMatMul" || op == "MatMulInteger")
+      return map_matmul(n);
+    const std::string& x = in_name(n, 0);
+    const tensor_info* xinfo = known_rank(x);  // one lookup
+    const std::vector<i64> xd = xinfo != nullptr ? xinfo->dims : std::vector<i64>{};
     const std::size_t xr = xd.size();
-    const bool x4 = rank_is(x, 4);
+    const bool x4 = xinfo != nullptr && xr == 4;
     const std::string y = n.output_size() > 0 ? n.output(0) : std::string();
     auto float_attr = [&](const char* k, double d) { return static_cast<float>(attr_float(n, k, d)); };
 
-    if (op == "Conv" || op == "QLinearConv" || op == "ConvInteger" || op == "ConvTranspose") {
-      if (!x4) return m;
-      const int wi = op == "QLinearConv" ? 3 : 1;
-      const int bi = op == "QLinearConv" ? 8 : (op == "ConvInteger" ? -1 : 2);
-      const std::vector<i64> wd = dims_of(in_name(n, wi));
-      std::array<i64, 2> k{0, 0};
-      if (wd.size() == 4 && wd[2] >= 0 && wd[3] >= 0) k = {wd[2], wd[3]};
-      window_attrs(n, a, xd, k);
-      a.groups = attr_int(n, "group", 1);
-      if (a.groups < 1 || a.groups > tensor_shape::max_dim)
-        throw parse_error(src_ + ": node '" + n.name() + "' (" + n.op_type() + "): group " +
-                          std::to_string(a.groups) + " must be in [1, 2^31-1]");
-      a.has_bias = bi >= 0 && !in_name(n, bi).empty();
-      if (op == "ConvTranspose") {
-        m.kind = op_kind::conv_transpose;
-        if (auto p = attr_ints(n, "output_padding"); p && p->size() == 2 && ((*p)[0] || (*p)[1]))
-          a.extra.emplace_back("output_padding", ints_json(*p));
-        if (auto p = attr_ints(n, "output_shape")) a.extra.emplace_back("output_shape", ints_json(*p));
-        return m;
-      }
-      m.elem_from_input = op != "Conv";
-      if (a.groups > 1 && a.groups == xd[1]) {
-        m.kind = op_kind::dwconv;
-      } else {
-        m.kind = op_kind::conv;
-      }
-      return m;
-    }
-    if (op == "MaxPool" || op == "AveragePool") {
-      if (!x4) return m;
-      window_attrs(n, a, xd, {0, 0});
-      a.ceil_mode = attr_int(n, "ceil_mode", 0) != 0;
-      a.has_bias = false;
-      if (op == "AveragePool" && attr_int(n, "count_include_pad", 0) != 0)
-        a.extra.emplace_back("count_include_pad", "1");
-      m.kind = op == "MaxPool" ? op_kind::maxpool : op_kind::avgpool;
-      return m;
-    }
     if (op == "GlobalAveragePool" || op == "GlobalMaxPool") {
       if (!x4) return m;
       m.kind = op == "GlobalAveragePool" ? op_kind::global_avgpool : op_kind::global_maxpool;
-      return m;
-    }
-    if (op == "BatchNormalization") {
-      m.kind = op_kind::bn;
-      a.alpha = float_attr("epsilon", 1e-5);
       return m;
     }
     if (op == "Relu") { m.kind = op_kind::relu; return m; }
     if (op == "Sigmoid") { m.kind = op_kind::sigmoid; return m; }
     if (op == "Tanh") { m.kind = op_kind::tanh; return m; }
     if (op == "HardSwish") { m.kind = op_kind::hswish; return m; }
-    if (op == "PRelu") { m.kind = op_kind::prelu; return m; }
     if (op == "LeakyRelu") { m.kind = op_kind::leaky_relu; a.alpha = float_attr("alpha", 0.01); return m; }
     if (op == "Elu") { m.kind = op_kind::elu; a.alpha = float_attr("alpha", 1.0); return m; }
     if (op == "HardSigmoid") {
@@ -1048,7 +1793,7 @@ class importer {
         lo = attr_float(n, "min", lo);
         hi = attr_float(n, "max", hi);
       } else {
-        const std::string mn = in_name(n, 1), mx = in_name(n, 2);
+        const std::string &mn = in_name(n, 1), &mx = in_name(n, 2);
         if (!mn.empty()) {
           if (auto v = const_scalar(mn)) lo = *v; else a.extra.emplace_back("dynamic_min", "true");
         }
@@ -1069,21 +1814,6 @@ class importer {
       m.kind = op == "Sub" ? op_kind::sub : op == "Mul" ? op_kind::mul : op == "Div" ? op_kind::div : op_kind::add;
       return m;
     }
-    if (op == "Gemm" || op == "MatMul" || op == "QLinearMatMul" || op == "MatMulInteger") {
-      const int bi = op == "QLinearMatMul" ? 3 : 1;
-      const std::string b = in_name(n, bi);
-      m.elem_from_input = op == "QLinearMatMul" || op == "MatMulInteger";
-      const bool weight = is_const(b) && (op != "Gemm" || attr_int(n, "transA", 0) == 0) &&
-                          (op == "Gemm" || rank_is(b, 2));
-      if (weight) {
-        m.kind = op_kind::fc;
-        a.has_bias = op == "Gemm" && !in_name(n, 2).empty();
-        if (op == "Gemm" && attr_int(n, "transB", 0) != 0) a.extra.emplace_back("transB", "1");
-      } else {
-        m.kind = op_kind::matmul;
-      }
-      return m;
-    }
     if (op == "Flatten") {
       m.kind = op_kind::flatten;
       a.axis = norm(attr_int(n, "axis", 1), xr);
@@ -1091,6 +1821,8 @@ class importer {
     }
     if (op == "Reshape") {
       m.kind = op_kind::reshape;
+      if (attr_int(n, "allowzero", 0) != 0) a.extra.emplace_back("allowzero", "1");
+      if (opset_ >= 5 && unknown_value(in_name(n, 1))) m.data_dependent = true;
       const tensor_info* yo = find_info(y);
       if (yo != nullptr && yo->is_static() && yo->dims.size() <= tensor_shape::max_rank) {
         const tensor_shape s = shape_from_onnx(yo->dims);
@@ -1123,8 +1855,20 @@ class importer {
     }
     if (op == "Split") {
       m.kind = op_kind::split;
+      if (opset_ >= 13 && unknown_value(in_name(n, 1))) m.data_dependent = true;
       const i64 ax = norm(attr_int(n, "axis", 0), xr);
       a.axis = xr == 4 ? nhwc_axis(ax) : ax;
+      // The sizes the node gives (validate() checks that they add up to the axis), else the
+      // sizes of its outputs.
+      const std::optional<std::vector<i64>> given =
+          opset_ >= 13 ? const_ints(in_name(n, 1)) : attr_ints(n, "split");
+      if (given && !given->empty()) {
+        if (given->size() != static_cast<std::size_t>(n.output_size()))
+          fail_shape("split " + ints_json(*given) + " gives " + std::to_string(given->size()) +
+                     " sizes for " + std::to_string(n.output_size()) + " outputs");
+        a.split_sizes = *given;
+        return m;
+      }
       for (const std::string& o : n.output()) {
         const std::vector<i64> od = dims_of(o);
         if (od.size() != xr || ax < 0 || ax >= to_i64(xr)) {
@@ -1138,6 +1882,8 @@ class importer {
     if (op == "Slice") {
       m.kind = op_kind::slice;
       std::optional<std::vector<i64>> starts, ends, axes, steps;
+      if (opset_ >= 10)
+        for (int k = 1; k <= 4; ++k) m.data_dependent = m.data_dependent || unknown_value(in_name(n, k));
       if (opset_ < 10) {
         starts = attr_ints(n, "starts");
         ends = attr_ints(n, "ends");
@@ -1166,8 +1912,35 @@ class importer {
     if (op == "Pad") {
       m.kind = op_kind::pad;
       std::optional<std::vector<i64>> p = opset_ < 11 ? attr_ints(n, "pads") : const_ints(in_name(n, 1));
-      if (opset_ >= 18) p.reset();
+      if (opset_ >= 11 && unknown_value(in_name(n, 1))) m.data_dependent = true;
+      // Opset 18: optional axes; the pads then hold two entries per listed axis.
+      const std::string axes_in = opset_ >= 18 ? in_name(n, 3) : std::string();
+      if (!axes_in.empty() && p) {
+        const std::optional<std::vector<i64>> ax = const_ints(axes_in);
+        if (!ax || known_rank(x) == nullptr) {
+          p.reset();
+          m.data_dependent = true;
+        } else {
+          if (p->size() != 2 * ax->size())
+            fail_shape("pads " + ints_json(*p) + " need two entries per axis of " + ints_json(*ax));
+          std::vector<i64> full(2 * xr, 0);
+          for (std::size_t i = 0; i < ax->size(); ++i) {
+            const i64 r = to_i64(xr);
+            const i64 k = (*ax)[i] < 0 ? (*ax)[i] + r : (*ax)[i];
+            if (k < 0 || k >= r)
+              fail_shape("axis " + std::to_string((*ax)[i]) + " is outside the rank-" +
+                         std::to_string(xr) + " input " + tensor_text(x));
+            full[to_size(k)] = (*p)[i];
+            full[to_size(k) + xr] = (*p)[i + ax->size()];
+          }
+          p = full;
+        }
+      }
       a.mode = attr_string(n, "mode", "constant");
+      if (p && known_rank(x) != nullptr && p->size() != 2 * xr)
+        fail_shape("pads " + ints_json(*p) + " has " + std::to_string(p->size()) +
+                   " entries; the rank-" + std::to_string(xr) + " input " + tensor_text(x) +
+                   " needs " + std::to_string(2 * xr) + " (a begin and an end per axis)");
       if (p && p->size() == 2 * xr) {
         if (xr == 4) {
           a.pads = {(*p)[2], (*p)[6], (*p)[3], (*p)[7]};
@@ -1181,6 +1954,17 @@ class importer {
     if (op == "Resize" || op == "Upsample") {
       if (!x4) return m;
       m.kind = op_kind::resize;
+      // The tensor that sets the output size: Upsample (opset 9) and Resize (opset 10) scales;
+      // Resize from opset 11: sizes when given, else scales (roi does not change the size).
+      std::string size_param;
+      if (op == "Upsample") {
+        if (opset_ >= 9) size_param = in_name(n, 1);
+      } else if (opset_ == 10) {
+        size_param = in_name(n, 1);
+      } else {
+        size_param = in_name(n, 3).empty() ? in_name(n, 2) : in_name(n, 3);
+      }
+      if (unknown_value(size_param)) m.data_dependent = true;
       a.mode = attr_string(n, "mode", "nearest");
       const std::vector<i64> yd = dims_of(y);
       if (yd.size() == 4 && xd[2] > 0 && xd[3] > 0 && yd[2] >= 0 && yd[3] >= 0)
@@ -1200,6 +1984,7 @@ class importer {
       m.kind = op == "Squeeze" ? op_kind::squeeze : op_kind::unsqueeze;
       std::optional<std::vector<i64>> axes =
           opset_ >= 13 ? const_ints(in_name(n, 1)) : attr_ints(n, "axes");
+      if (opset_ >= 13 && unknown_value(in_name(n, 1))) m.data_dependent = true;
       const std::size_t r = op == "Squeeze" ? xr : dims_of(y).size();
       if (axes) a.axes = layout_axes(*axes, r);
       return m;
@@ -1207,7 +1992,13 @@ class importer {
     if (op == "ReduceMean") {
       m.kind = op_kind::reduce_mean;
       a.keepdims = attr_int(n, "keepdims", 1) != 0;
-      std::optional<std::vector<i64>> axes = attr_ints(n, "axes");
+      // From opset 18 the axes are an optional input (none: every axis, or no reduction with
+      // noop_with_empty_axes).
+      std::optional<std::vector<i64>> axes =
+          opset_ >= 18 ? const_ints(in_name(n, 1)) : attr_ints(n, "axes");
+      if (opset_ >= 18 && (unknown_value(in_name(n, 1)) ||
+                           (in_name(n, 1).empty() && attr_int(n, "noop_with_empty_axes", 0) != 0)))
+        m.data_dependent = true;
       if (axes) a.axes = layout_axes(*axes, xr);
       else for (std::size_t i = 0; i < xr; ++i) a.axes.push_back(to_i64(i));
       return m;
@@ -1258,10 +2049,10 @@ class importer {
       }
       if (is_alias_op(n)) {
         const std::string& src = n.input(0);
-        const auto r = refs_.find(src);
-        if (r != refs_.end()) refs_[n.output(0)] = r->second;
+        const tensor_ref* r = input_ref(i, 0);
+        if (r != nullptr) out_refs_[out_begin_[si]] = *r;
         tensor_info copy = info_[src];
-        if (r != refs_.end()) copy.is_const = false;
+        if (r != nullptr) copy.is_const = false;
         info_[n.output(0)] = copy;
         state_[si] = state::aliased;
         ++acc.aliased;
@@ -1274,10 +2065,9 @@ class importer {
       onnx_output_info out;
       out.name = o.name();
       const tensor_info* v = find_info(o.name());
-      const auto r = refs_.find(o.name());
-      if (r != refs_.end()) {
-        out.tensor = r->second;
-        out.shape = out_[r->second.node].output_shapes[r->second.output];
+      if (const tensor_ref* r = ref_by_name(o.name())) {
+        out.tensor = *r;
+        out.shape = out_[r->node].output_shapes[r->output];
       } else {
         out.constant = true;
         out.shape = graph_shape(o.name(), "graph output '" + o.name() + "'");
@@ -1285,8 +2075,17 @@ class importer {
       out.shape_known = v != nullptr && v->is_static();
       res_.outputs.push_back(std::move(out));
     }
+    if (unknown_shaped_ > 0)
+      res_.warnings.push_back(
+          src_ + ": " + std::to_string(unknown_shaped_) + " node" +
+          (unknown_shaped_ == 1 ? " has an output shape that depends"
+                                : "s have output shapes that depend") +
+          " on tensor values unknown at import (e.g. '" + unknown_example_ +
+          "'): their unknown dims stay unknown (-1), and kernels with unknown dims get no "
+          "features");
+    // The graph must be consistent: every shape re-derived by the shape rules (validate.hpp).
     try {
-      out_.validate();
+      nnmeter::validate(out_);  // graph::validate() first
     } catch (const graph_error& e) {
       throw graph_error(src_ + ": " + e.what());
     }
@@ -1297,27 +2096,37 @@ class importer {
     const auto si = static_cast<std::size_t>(i);
     const onnx::NodeProto& n = g_.node(i);
     onnx_accounting& acc = res_.accounting;
-    const std::string label = node_label(i);
-    mapped_op m = map_node(n);
+    mapped_op m = map_node(n, i);
     node nd;
     std::string base = n.name();
     if (base.empty()) base = n.output_size() > 0 && !n.output(0).empty() ? n.output(0) : n.op_type();
     nd.name = unique_name(base);
     if (nd.name != base && !n.name().empty())
-      res_.warnings.push_back(label + ": duplicate node name, imported as '" + nd.name + "'");
+      res_.warnings.push_back(node_label(i) + ": duplicate node name, imported as '" + nd.name +
+                              "'");
     nd.op = m.kind;
     nd.type = n.op_type();
     nd.attrs = std::move(m.attrs);
     if (!default_domain(n)) nd.attrs.extra.emplace_back("domain", "\"" + n.domain() + "\"");
     // Operands.
     const bool data_consts = constants_are_operands(n.op_type()) && default_domain(n);
+    const std::vector<int> data_inputs =
+        default_domain(n) ? quantized_data_inputs(n.op_type()) : std::vector<int>{};
+    // Each tensor's info looked up once (tables of 10^6 names are what big graphs cost).
+    std::vector<const tensor_info*> in_info(static_cast<std::size_t>(n.input_size()));
+    std::vector<const tensor_info*> out_info(static_cast<std::size_t>(n.output_size()));
+    for (int k = 0; k < n.input_size(); ++k) in_info[static_cast<std::size_t>(k)] = find_info(n.input(k));
+    for (int k = 0; k < n.output_size(); ++k)
+      out_info[static_cast<std::size_t>(k)] = find_info(n.output(k));
     std::vector<tensor_ref> ins;
     for (int k = 0; k < n.input_size(); ++k) {
       const std::string& s = n.input(k);
       if (s.empty()) continue;
-      const auto r = refs_.find(s);
-      if (r != refs_.end()) {
-        ins.push_back(r->second);
+      if (!data_inputs.empty() &&
+          std::find(data_inputs.begin(), data_inputs.end(), k) == data_inputs.end())
+        continue;  // a scale or zero point
+      if (const tensor_ref* r = input_ref(i, k)) {
+        ins.push_back(*r);
       } else if (data_consts) {
         ins.push_back(constant_node(s));
       }
@@ -1329,12 +2138,12 @@ class importer {
     for (int k = 0; k < last; ++k) {
       const std::string& o = n.output(k);
       nd.output_shapes.push_back(o.empty() ? tensor_shape{tensor_shape::unknown}
-                                           : graph_shape(o, label));
+                                           : graph_shape(out_info[static_cast<std::size_t>(k)], o, i));
     }
-    const tensor_info* y0 = last > 0 ? find_info(n.output(0)) : nullptr;
+    const tensor_info* y0 = last > 0 ? out_info[0] : nullptr;
     nd.elem = to_dtype(y0 != nullptr ? y0->elem : onnx::TensorProto::FLOAT);
     if (m.elem_from_input) {
-      const tensor_info* xi = find_info(in_name(n, 0));
+      const tensor_info* xi = n.input_size() > 0 ? in_info[0] : nullptr;
       if (xi != nullptr) nd.elem = to_dtype(xi->elem);
     }
     if (m.kind == op_kind::quantize) {
@@ -1344,30 +2153,43 @@ class importer {
     // Data-dependent shapes: an op that is by nature, or an output shape left unknown although
     // every input shape is known (Reshape / Expand / Resize / Slice ... by a computed tensor).
     bool inputs_static = true;
-    for (const std::string& s : n.input()) {
-      if (s.empty()) continue;
-      const tensor_info* v = find_info(s);
-      if (v == nullptr || !v->is_static()) inputs_static = false;
+    for (int k = 0; k < n.input_size(); ++k) {
+      const tensor_info* v = in_info[static_cast<std::size_t>(k)];
+      if (!n.input(k).empty() && (v == nullptr || !v->is_static())) inputs_static = false;
     }
     bool outputs_static = true;
-    for (const std::string& o : n.output()) {
-      if (o.empty()) continue;
-      const tensor_info* v = find_info(o);
-      if (v == nullptr || !v->is_static()) outputs_static = false;
+    for (int k = 0; k < n.output_size(); ++k) {
+      const tensor_info* v = out_info[static_cast<std::size_t>(k)];
+      if (!n.output(k).empty() && (v == nullptr || !v->is_static())) outputs_static = false;
+    }
+    // A mapped op whose output ONNX could not infer from static inputs and known parameters is
+    // not data-dependent: validate() derives its shape and refuses the contradiction (an
+    // incompatible broadcast, an impossible reshape...). `other` and gather nodes keep their
+    // inferred shapes, whatever they are.
+    const bool unresolved = !outputs_static && inputs_static &&
+                            (m.kind == op_kind::other || m.kind == op_kind::gather);
+    const bool data_dependent = m.data_dependent || is_intrinsically_data_dependent(n.op_type()) ||
+                                (n.op_type() == "TopK" && !is_const(in_name(n, 1))) || unresolved;
+    if (data_dependent) {
+      nd.attrs.extra.emplace_back(attr_keys::data_dependent, "true");
+      if (!outputs_static) {
+        ++unknown_shaped_;
+        if (unknown_example_.empty()) unknown_example_ = nd.name;
+      }
     }
     const std::string final_name = nd.name;
     const node_index id = out_.add_node(std::move(nd));
     for (int k = 0; k < last; ++k)
-      if (!n.output(k).empty()) refs_[n.output(k)] = tensor_ref{id, static_cast<std::uint32_t>(k)};
+      if (!n.output(k).empty())
+        out_refs_[out_begin_[si] + static_cast<std::size_t>(k)] =
+            tensor_ref{id, static_cast<std::uint32_t>(k)};
     state_[si] = state::imported;
     ++acc.imported;
     if (m.kind == op_kind::other) {
       ++acc.other;
       acc.other_nodes.push_back(final_name);
     }
-    if (is_intrinsically_data_dependent(n.op_type()) || (n.op_type() == "TopK" && !is_const(in_name(n, 1))) ||
-        (!outputs_static && inputs_static))
-      acc.data_dependent_nodes.push_back(final_name);
+    if (data_dependent) acc.data_dependent_nodes.push_back(final_name);
   }
 
   const onnx::ModelProto& m_;
@@ -1383,16 +2205,53 @@ class importer {
   std::vector<std::string> input_names_;
   std::unordered_map<std::string, int> producer_;
   std::vector<int> order_;
+  std::vector<std::vector<int>> succ_;  ///< node successors (index_nodes -> topo_sort)
+  std::vector<int> indeg_;
   std::vector<state> state_;
   bool inference_warned_ = false;
   bool checker_ready_ = false;
+  bool lexical_ready_ = false;
+  std::unordered_map<std::string, std::vector<inferred_output>> inference_cache_;
   std::unordered_map<std::string, const onnx::ValueInfoProto*> declared_;
   onnx::checker::CheckerContext checker_ctx_;
   onnx::checker::LexicalScopeContext lexical_;
   graph out_;
-  std::unordered_map<std::string, tensor_ref> refs_;
+  int current_ = 0;  ///< the node map_node is checking (where())
+  const std::string no_name_;  ///< in_name() of an absent input
+  std::unordered_map<std::string, tensor_ref> refs_;  ///< graph inputs
+  std::vector<tensor_ref> out_refs_;      ///< per output of each ONNX node (out_begin_)
+  std::vector<std::size_t> out_begin_;    ///< node i's outputs: out_refs_[out_begin_[i] + k]
+  std::vector<std::size_t> in_src_;       ///< per input: its out_refs_ slot, or no_source
+  std::vector<std::size_t> in_begin_;     ///< node i's inputs: in_src_[in_begin_[i] + k]
   std::unordered_map<std::string, tensor_ref> const_nodes_;
+  std::unordered_map<std::string, std::size_t> next_suffix_;
+  std::unordered_map<std::string, external_file> external_files_;
+  std::size_t unknown_shaped_ = 0;  ///< data-dependent nodes whose outputs are not static
+  std::string unknown_example_;
+  std::size_t unchecked_external_ = 0;
+  std::string unchecked_example_;
 };
+
+/// Refuses bytes whose first byte is not the tag of a ModelProto field (ir_version,
+/// producer_name, producer_version, domain, model_version, doc_string, graph, opset_import,
+/// metadata_props, training_info, functions) with the wire type protobuf writes it with.
+/// Every serializer writes fields in field-number order, so an ONNX model starts with one of
+/// them; a zero byte (field 0, /dev/zero) or text never does. An empty input passes (it is an
+/// empty model, refused later for having no graph).
+inline void check_model_prefix(std::string_view head, const std::string& src) {
+  if (head.empty()) return;
+  const auto b = static_cast<unsigned char>(head[0]);
+  // Tags of fields 1..15 fit one byte: (field << 3) | wire type; 20 and 25 take two bytes.
+  const bool one_byte = b == 0x08 || b == 0x12 || b == 0x1a || b == 0x22 || b == 0x28 ||
+                        b == 0x32 || b == 0x3a || b == 0x42 || b == 0x72;
+  const bool two_bytes = (b == 0xa2 || b == 0xca) &&
+                         (head.size() < 2 || static_cast<unsigned char>(head[1]) == 0x01);
+  if (one_byte || two_bytes) return;
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned>(b));
+  throw parse_error(src + ": not an ONNX model (its first byte " + hex +
+                    " starts no field of an ONNX ModelProto)");
+}
 
 inline void parse_model(const void* data, std::size_t size, onnx::ModelProto& m,
                         const std::string& src) {
@@ -1439,23 +2298,26 @@ inline onnx_import_result import_onnx_from_memory(const void* data, std::size_t 
   return import_onnx(m, options, source_name);
 }
 
-/// Imports an ONNX file. Weights are not copied: only their dims are read, so import time is
-/// bounded by protobuf parsing.
+/// Imports an ONNX file. The file is read through read_input_file (input_file.hpp): a missing
+/// path, a directory, a file above options.max_file_bytes (refused from its size) and a stream
+/// whose first byte cannot start an ONNX model (/dev/zero) are parse_errors naming the file,
+/// before the model is read whole. External data references are resolved against the
+/// model's folder unless options.external_data_dir says otherwise. Weights are not copied:
+/// only their dims are read, so import time is bounded by protobuf parsing.
 inline onnx_import_result import_onnx(const std::string& path,
                                       const onnx_import_options& options = {}) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) throw parse_error(path + ": cannot open file");
-  const std::streamoff end = f.tellg();
-  if (end < 0) throw parse_error(path + ": cannot read file");
-  std::string bytes(static_cast<std::size_t>(end), '\0');
-  f.seekg(0);
-  if (!bytes.empty() && !f.read(&bytes[0], static_cast<std::streamsize>(bytes.size())))
-    throw parse_error(path + ": read error");
-  f.close();
+  std::string bytes = read_input_file(path, options.max_file_bytes, "an ONNX model",
+                                      [&path](std::string_view head) {
+                                        onnx_detail::check_model_prefix(head, path);
+                                      });
   onnx::ModelProto m;
   onnx_detail::parse_model(bytes.data(), bytes.size(), m, path);
   std::string().swap(bytes);
-  return import_onnx(m, options, path);
+  if (!options.external_data_dir.empty()) return import_onnx(m, options, path);
+  onnx_import_options o = options;
+  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  o.external_data_dir = folder.empty() ? std::string(".") : folder.string();
+  return import_onnx(m, o, path);
 }
 
 /// The graph of an ONNX file (import_onnx(path, options).graph).
