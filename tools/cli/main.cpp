@@ -5,12 +5,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/builder_commands.hpp"
 #include "cli/commands.hpp"
 #include "cli/model_input.hpp"
 
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -38,13 +40,30 @@ std::string number_text(double x) {
 }
 
 nnmeter::rule_set load_rules(const std::string& path) {
-  return path.empty() ? nnmeter::default_rules() : nnmeter::io::load_fusion_rules(path);
+  if (path.empty()) return nnmeter::default_rules();
+  try {
+    return nnmeter::io::load_fusion_rules(path);
+  } catch (...) {
+    nnmeter_cli::rethrow_naming(path);
+  }
 }
+
+int print_kernels(const kernels_options& o, const nnmeter_cli::loaded_model& m,
+                  const nnmeter::rule_set& rules);
 
 int run_kernels(const kernels_options& o) {
   const nnmeter_cli::loaded_model m = nnmeter_cli::load_model(o.model);
-  const nnmeter::graph& g = m.graph;
   const nnmeter::rule_set rules = load_rules(o.rules);
+  try {
+    return print_kernels(o, m, rules);
+  } catch (...) {
+    nnmeter_cli::rethrow_naming(m.path);  // detection errors name the model's file too
+  }
+}
+
+int print_kernels(const kernels_options& o, const nnmeter_cli::loaded_model& m,
+                  const nnmeter::rule_set& rules) {
+  const nnmeter::graph& g = m.graph;
   const nnmeter::detection d = nnmeter::detect(g, rules);
   auto node_name = [&](nnmeter::node_index i) { return g.name(i); };
   if (o.json) {
@@ -61,9 +80,11 @@ int run_kernels(const kernels_options& o) {
       for (auto it = out["accounting"].begin(); it != out["accounting"].end(); ++it)
         acc[it.key()] = it.value();
       out["accounting"] = std::move(acc);
-      out["warnings"] = m.warnings;
     }
-    std::cout << out.dump(2) << "\n";
+    out["warnings"] = m.warnings;
+    // Names come from the model file and need not be UTF-8: invalid bytes become U+FFFD.
+    std::cout << out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+              << "\n";
     return 0;
   }
   for (const std::string& w : m.warnings) std::cerr << "nnmeter: warning: " << w << "\n";
@@ -109,13 +130,20 @@ int main(int argc, char** argv) {
   kernels->add_flag("--json", ko.json, "print JSON (kernels, features, accounting)");
 
   const nnmeter_cli::command profile = nnmeter_cli::add_profile_command(app);
+  const nnmeter_cli::command create = nnmeter_cli::add_create_command(app);
+  const nnmeter_cli::command store = nnmeter_cli::add_store_command(app);
 
   CLI11_PARSE(app, argc, argv);
   try {
     if (kernels->parsed()) return run_kernels(ko);
     if (profile.app->parsed()) return profile.run();
+    if (create.app->parsed()) return create.run();
+    if (store.app->parsed()) return store.run();
   } catch (const nnmeter::error& e) {
     std::cerr << "nnmeter: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {  // commands name their files; this is the last resort
+    std::cerr << "nnmeter: error: not enough memory\n";
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "nnmeter: error: " << e.what() << "\n";
