@@ -15,4 +15,18 @@ command add_create_command(CLI::App& app);
 /// `nnmeter store --workspace DIR [--csv FILE] [--json]`: tools/cli/builder_store.cpp.
 command add_store_command(CLI::App& app);
 
+/// `nnmeter register --predictor FILE.yaml`: tools/cli/builder_package.cpp.
+command add_register_command(CLI::App& app);
+
+/// `nnmeter unregister --predictor NAME [--predictor-version V]`: builder_package.cpp.
+command add_unregister_command(CLI::App& app);
+
+/// `nnmeter predict --predictor NAME [--predictor-version V] (--onnx F | --nnmeter-ir F)
+/// [--verbose] [--json]`: builder_package.cpp.
+command add_predict_command(CLI::App& app);
+
+/// `nnmeter --list-predictors`: prints `[Predictor] <name>: version=<v>` per registered
+/// predictor (builder_package.cpp); returns the exit code.
+int list_predictors();
+
 }  // namespace nnmeter_cli

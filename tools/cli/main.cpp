@@ -119,7 +119,9 @@ int print_kernels(const kernels_options& o, const nnmeter_cli::loaded_model& m,
 int main(int argc, char** argv) {
   CLI::App app{"nnmeter: predict the latency of a DNN on an edge device without running it there"};
   app.set_version_flag("--version", std::string("nnmeter ") + nnmeter::version_string);
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
+  bool list = false;
+  app.add_flag("--list-predictors", list, "list the registered predictors (nn-Meter's spelling)");
 
   kernels_options ko;
   CLI::App* kernels = app.add_subcommand(
@@ -132,13 +134,24 @@ int main(int argc, char** argv) {
   const nnmeter_cli::command profile = nnmeter_cli::add_profile_command(app);
   const nnmeter_cli::command create = nnmeter_cli::add_create_command(app);
   const nnmeter_cli::command store = nnmeter_cli::add_store_command(app);
+  const nnmeter_cli::command reg = nnmeter_cli::add_register_command(app);
+  const nnmeter_cli::command unreg = nnmeter_cli::add_unregister_command(app);
+  const nnmeter_cli::command predict = nnmeter_cli::add_predict_command(app);
 
   CLI11_PARSE(app, argc, argv);
+  if (!list && app.get_subcommands().empty()) {
+    std::cerr << "nnmeter: a command is required (nnmeter --help lists them)\n";
+    return 2;
+  }
   try {
+    if (list && app.get_subcommands().empty()) return nnmeter_cli::list_predictors();
     if (kernels->parsed()) return run_kernels(ko);
     if (profile.app->parsed()) return profile.run();
     if (create.app->parsed()) return create.run();
     if (store.app->parsed()) return store.run();
+    if (reg.app->parsed()) return reg.run();
+    if (unreg.app->parsed()) return unreg.run();
+    if (predict.app->parsed()) return predict.run();
   } catch (const nnmeter::error& e) {
     std::cerr << "nnmeter: error: " << e.what() << "\n";
     return 1;

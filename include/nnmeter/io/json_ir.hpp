@@ -273,6 +273,15 @@ class ir_reader {
     validate_options vo;
     vo.allow_unknown_input_dims = options_.allow_unknown_input_dims;
     reconcile_nnmeter_ir_shapes(g_, src_, shape_warnings, vo);
+    // nn-Meter's depthwise rule (see add_record) for convolutions whose file gave no input
+    // shape: now that the operands' shapes are known, so that the graph reads back the same
+    // once written with its input shapes.
+    for (node_index id = 0; id < g_.num_nodes(); ++id) {
+      node& n = g_.mutable_node(id);
+      if (n.op == op_kind::conv && n.attrs.groups > 1 && !n.input_shapes.empty() &&
+          n.input_shapes[0].rank() == 4 && n.attrs.groups == n.input_shapes[0][3])
+        n.op = op_kind::dwconv;
+    }
     result.graph = std::move(g_);
     result.warnings = warnings_.take();
     for (std::string& w : shape_warnings) result.warnings.push_back(std::move(w));

@@ -14,6 +14,10 @@
 #include <nnmeter.hpp>
 
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+#include <vector>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -35,6 +39,62 @@ inline bool safe_relative_name(const std::string& f) {
     if (static_cast<unsigned char>(c) < 0x20 || c == '\\' || c == 0x7f) return false;
   return true;
 }
+/// Reads a golden-case file (docs/predictor-format.md, "Golden cases") into p.
+inline void read_golden_cases(std::string_view text, const std::string& path,
+                              const json_limits& limits, predictor& p) {
+  using json = nlohmann::ordered_json;
+  const json doc = parse_json_text<json>(text, path, limits.max_depth);
+  if (!doc.is_object()) throw parse_error(path + ": a golden-case file is a JSON object");
+  const json& cases = require(doc, "cases", path, json::value_t::array);
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const json& c = cases[i];
+    const std::string where = path + ": cases[" + std::to_string(i) + "]";
+    if (!c.is_object()) throw parse_error(where + " must be an object");
+    const json& k = require(c, "kernel", where, json::value_t::string);
+    const auto kind = parse_kernel_kind(k.get_ref<const std::string&>());
+    if (!kind) throw parse_error(where + ": unknown kernel kind " + excerpt(k));
+    const auto f = c.find("features");
+    if (f == c.end() || !f->is_array())
+      throw parse_error(where + ": key 'features' must be a list of numbers");
+    if (f->size() > feature_vector::capacity)
+      throw parse_error(where + ": 'features' has " + std::to_string(f->size()) +
+                        " values (at most " + std::to_string(feature_vector::capacity) + ")");
+    golden_case g;
+    g.kind = *kind;
+    for (const json& x : *f) {
+      if (!x.is_number()) throw parse_error(where + ": 'features' holds " + excerpt(x));
+      g.features.push_back(x.get<double>());
+    }
+    const auto l = c.find("latency_ms");
+    if (l == c.end() || !l->is_number() || !(l->get<double>() > 0.0))
+      throw parse_error(where + ": key 'latency_ms' must be a positive number" +
+                        (l == c.end() ? std::string() : ", found " + excerpt(*l)));
+    g.latency_ms = l->get<double>();
+    p.add_golden(std::move(g));
+  }
+}
+
+/// An owned copy of a forest's tables.
+inline forest copy_forest(const forest_view& v) {
+  forest f;
+  f.left.assign(v.left, v.left + v.num_nodes);
+  f.feature.assign(v.feature, v.feature + v.num_nodes);
+  f.split_value.assign(v.split_value, v.split_value + v.num_nodes);
+  f.default_left.assign(v.default_left, v.default_left + v.num_nodes);
+  f.tree_roots.assign(v.tree_roots, v.tree_roots + v.num_trees);
+  f.num_features = v.num_features;
+  f.base_score = v.base_score;
+  return f;
+}
+
+inline void write_text_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw error(path.string() + ": cannot create the file");
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  out.close();
+  if (!out) throw error(path.string() + ": cannot write the file (disk full?)");
+}
+
 }  // namespace detail
 
 /// Reads the files of a predictor package on behalf of read_predictor_package: called with a
@@ -102,6 +162,12 @@ inline predictor read_predictor_package(std::string_view manifest_text, const st
                         " in feature set '" + std::string(to_string(p.info().features)) + "'");
     p.set_forest(*kind, std::move(f));
   }
+  if (const auto gc = m.find("golden_cases"); gc != m.end() && !gc->is_null()) {
+    if (!gc->is_string() || !detail::safe_relative_name(gc->get<std::string>()))
+      throw parse_error(manifest_path + ": key 'golden_cases' must be a file name inside the package");
+    const std::string& file = gc->get_ref<const std::string&>();
+    detail::read_golden_cases(read_member(file), detail::join_path(label, file), limits, p);
+  }
   return p;
 }
 
@@ -120,6 +186,122 @@ inline predictor load_predictor_package(const std::string& dir, const json_limit
                                       "a predictor package file");
       },
       limits);
+}
+
+/// Options of write_predictor_package.
+struct package_write_options {
+  /// Replace a package that exists at the destination (default: refuse, naming it). The old
+  /// package is replaced in one rename; an interrupted write leaves the old one.
+  bool overwrite = false;
+  /// JSON indentation of manifest.json, fusion_rules.json and golden_cases.json (forests
+  /// are written compact).
+  int indent = 2;
+};
+
+/// The manifest of predictor p as write_predictor_package writes it (file names: kind.json
+/// per forest, fusion_rules.json, golden_cases.json when p has golden cases).
+inline std::string predictor_manifest_json(const predictor& p, int indent = 2) {
+  using json = nlohmann::ordered_json;
+  json m = json::object();
+  m["format_version"] = NNMETER_PREDICTOR_FORMAT;
+  m["name"] = p.info().name;
+  m["version"] = p.info().version;
+  m["device"] = p.info().device;
+  m["backend"] = p.info().backend;
+  m["feature_set"] = std::string(to_string(p.info().features));
+  m["measurement_protocol"] =
+      p.info().protocol_json.empty()
+          ? json(nullptr)
+          : detail::parse_json_text<json>(p.info().protocol_json, "predictor_info::protocol_json");
+  m["fusion_rules"] = "fusion_rules.json";
+  json kernels = json::object();
+  for (std::size_t i = 0; i < kernel_kind_count; ++i) {
+    const auto k = static_cast<kernel_kind>(i);
+    if (p.has_forest(k)) kernels[std::string(to_string(k))] = std::string(to_string(k)) + ".json";
+  }
+  m["kernels"] = std::move(kernels);
+  if (!p.golden().empty()) m["golden_cases"] = "golden_cases.json";
+  return m.dump(indent);
+}
+
+/// The golden cases of p as golden_cases.json text.
+inline std::string golden_cases_json(const predictor& p, int indent = 2) {
+  using json = nlohmann::ordered_json;
+  json cases = json::array();
+  for (const golden_case& g : p.golden()) {
+    json c = json::object();
+    c["kernel"] = std::string(to_string(g.kind));
+    json f = json::array();
+    for (double x : g.features) f.push_back(x);
+    c["features"] = std::move(f);
+    c["latency_ms"] = g.latency_ms;
+    cases.push_back(std::move(c));
+  }
+  json doc = json::object();
+  doc["cases"] = std::move(cases);
+  return doc.dump(indent);
+}
+
+/// Writes predictor p as a package folder `dir` (docs/predictor-format.md): manifest.json,
+/// fusion_rules.json, one XGBoost JSON forest per kind, golden_cases.json. The package is
+/// written into a temporary sibling folder and renamed into place, so `dir` is never seen
+/// half-written; on any error (a full disk included) the temporary folder is removed and
+/// nnmeter::error names the file. Then the written package is read back and verified: its
+/// golden cases must reproduce. Throws when `dir` exists and !options.overwrite.
+inline void write_predictor_package(const predictor& p, const std::string& dir,
+                                    const package_write_options& options = {}) {
+  namespace fs = std::filesystem;
+  const fs::path target(dir);
+  std::error_code ec;
+  if (fs::exists(target, ec) && !options.overwrite)
+    throw error(dir + ": exists (a predictor package is not written over another; remove it "
+                      "or overwrite it)");
+  if (p.info().name.empty()) throw error(dir + ": the predictor has no name");
+  const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  fs::create_directories(parent, ec);
+  if (ec) throw error(parent.string() + ": cannot create the folder (" + ec.message() + ")");
+  const std::string base = target.filename().string();
+  fs::path tmp;
+  for (unsigned k = 0;; ++k) {
+    tmp = parent / ("." + base + ".tmp" + std::to_string(k));
+    if (fs::create_directory(tmp, ec)) break;
+    if (ec || k > 1000) throw error(tmp.string() + ": cannot create the folder" +
+                                    (ec ? " (" + ec.message() + ")" : std::string()));
+  }
+  try {
+    detail::write_text_file(tmp / "manifest.json", predictor_manifest_json(p, options.indent));
+    detail::write_text_file(tmp / "fusion_rules.json", write_fusion_rules(p.rules(), options.indent));
+    for (std::size_t i = 0; i < kernel_kind_count; ++i) {
+      const auto k = static_cast<kernel_kind>(i);
+      if (const auto v = p.forest_for(k))
+        detail::write_text_file(tmp / (std::string(to_string(k)) + ".json"),
+                                write_xgboost_json(detail::copy_forest(*v)));
+    }
+    if (!p.golden().empty())
+      detail::write_text_file(tmp / "golden_cases.json", golden_cases_json(p, options.indent));
+    // What was written must read back and reproduce its golden cases.
+    const predictor back = load_predictor_package(tmp.string());
+    const verify_result vr = back.verify();
+    if (!p.golden().empty() && !vr.ok())
+      throw error(dir + ": the written package does not reproduce its golden cases: " +
+                  vr.failures.front());
+    fs::path old;
+    if (fs::exists(target, ec)) {
+      old = parent / ("." + base + ".old");
+      fs::remove_all(old, ec);
+      fs::rename(target, old, ec);
+      if (ec) throw error(dir + ": cannot move the old package aside (" + ec.message() + ")");
+    }
+    fs::rename(tmp, target, ec);
+    if (ec) {
+      if (!old.empty()) fs::rename(old, target, ec);
+      throw error(dir + ": cannot move the package into place (" + ec.message() + ")");
+    }
+    if (!old.empty()) fs::remove_all(old, ec);
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
 }
 
 }  // namespace io

@@ -16,6 +16,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -93,6 +94,34 @@ struct latency_summary {
   bool complete() const noexcept { return unpredicted == 0; }
 };
 
+namespace detail {
+/// A latency as verify() prints it: enough digits to tell two floats apart.
+inline std::string golden_number(double x) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.9g", x);
+  return buf;
+}
+}  // namespace detail
+
+/// A golden case of a predictor: a kernel kind, a feature vector of that kind, and the latency
+/// (ms) the predictor's forest gave for it when its package was written. A package carries
+/// them and predictor::verify() re-runs them, so that a package that does not predict as it
+/// did when it was built (a damaged forest file, a reader or evaluator change, a feature set
+/// mismatch) is found before it is used.
+struct golden_case {
+  kernel_kind kind = kernel_kind::conv_bn_relu;
+  feature_vector features;
+  double latency_ms = 0.0;
+};
+
+/// What predictor::verify() found: the cases it ran and one message per case that failed.
+struct verify_result {
+  std::size_t checked = 0;
+  std::vector<std::string> failures;
+  /// True when there were golden cases and every one reproduced.
+  bool ok() const noexcept { return checked > 0 && failures.empty(); }
+};
+
 /// A device's latency predictor. Holds the fusion rules and one forest per kernel kind, either
 /// owned (loaded at run time) or viewed (constexpr tables of a generated header).
 class predictor {
@@ -102,12 +131,13 @@ class predictor {
       : info_(std::move(info)), rules_(std::move(rules)) {}
   // Views of owned forests point into their storage, so copies re-derive them.
   predictor(const predictor& o)
-      : info_(o.info_), rules_(o.rules_), owned_(o.owned_), views_(o.views_), depth_(o.depth_) {
+      : info_(o.info_), rules_(o.rules_), owned_(o.owned_), views_(o.views_), depth_(o.depth_),
+        golden_(o.golden_) {
     rebind();
   }
   predictor(predictor&& o) noexcept
       : info_(std::move(o.info_)), rules_(std::move(o.rules_)), owned_(std::move(o.owned_)),
-        views_(o.views_), depth_(std::move(o.depth_)) {
+        views_(o.views_), depth_(std::move(o.depth_)), golden_(std::move(o.golden_)) {
     rebind();
   }
   predictor& operator=(const predictor& o) {
@@ -117,6 +147,7 @@ class predictor {
       owned_ = o.owned_;
       views_ = o.views_;
       depth_ = o.depth_;
+      golden_ = o.golden_;
       rebind();
     }
     return *this;
@@ -127,6 +158,7 @@ class predictor {
     owned_ = std::move(o.owned_);
     views_ = o.views_;
     depth_ = std::move(o.depth_);
+    golden_ = std::move(o.golden_);
     rebind();
     return *this;
   }
@@ -159,6 +191,59 @@ class predictor {
     const auto i = static_cast<std::size_t>(k);
     if (i >= kernel_kind_count) return std::nullopt;
     return views_[i];
+  }
+
+  /// Adds a golden case (see golden_case); verify() re-runs it.
+  void add_golden(golden_case c) { golden_.push_back(std::move(c)); }
+  /// The golden cases, in the order they were added.
+  const std::vector<golden_case>& golden() const noexcept { return golden_; }
+  /// Records, for every kind with a forest, up to `per_kind` golden cases: the given feature
+  /// vectors of that kind (in order) with the latencies this predictor gives them now.
+  void record_golden(kernel_kind k, const std::vector<feature_vector>& rows,
+                     std::size_t per_kind = 8) {
+    const auto f = forest_for(k);
+    if (!f) throw error("predictor: no forest for kind '" + std::string(to_string(k)) +
+                        "' to record golden cases with");
+    std::size_t n = 0;
+    for (const feature_vector& fv : rows) {
+      if (n == per_kind) break;
+      if (check_features(fv, *f) != kernel_status::predicted)
+        throw error("predictor: a golden feature vector of kind '" + std::string(to_string(k)) +
+                    "' has " + std::to_string(fv.size()) + " values, its forest reads " +
+                    std::to_string(f->num_features));
+      golden_.push_back({k, fv, static_cast<double>(evaluate_row(*f, fv))});
+      ++n;
+    }
+  }
+
+  /// Re-runs every golden case: the forest of the case's kind must give the recorded latency
+  /// exactly (as a float: the forests accumulate in float, so a faithful package reproduces
+  /// the bits). Each failure names the case, its kind and both values.
+  [[nodiscard]] verify_result verify() const {
+    verify_result r;
+    for (std::size_t i = 0; i < golden_.size(); ++i) {
+      const golden_case& c = golden_[i];
+      ++r.checked;
+      const std::string what = "golden case " + std::to_string(i) + " (" +
+                               std::string(to_string(c.kind)) + ")";
+      const auto f = forest_for(c.kind);
+      if (!f) {
+        r.failures.push_back(what + ": the predictor has no forest for this kind");
+        continue;
+      }
+      if (check_features(c.features, *f) != kernel_status::predicted) {
+        r.failures.push_back(what + ": " + std::to_string(c.features.size()) +
+                             " features, but the forest reads " +
+                             std::to_string(f->num_features));
+        continue;
+      }
+      const float got = evaluate_row(*f, c.features);
+      if (!(got == static_cast<float>(c.latency_ms)))
+        r.failures.push_back(what + ": predicts " + detail::golden_number(got) +
+                             " ms, the package recorded " +
+                             detail::golden_number(c.latency_ms) + " ms");
+    }
+    return r;
   }
 
   /// Latency of one kernel under this predictor.
@@ -320,6 +405,12 @@ class predictor {
     }
   }
 
+  static float evaluate_row(const forest_view& f, const feature_vector& fv) noexcept {
+    std::array<float, feature_vector::capacity> row{};
+    for (std::size_t j = 0; j < fv.size(); ++j) row[j] = static_cast<float>(fv[j]);
+    return evaluate(f, row.data());
+  }
+
   // Whether a kernel's feature vector can be fed to forest f.
   static kernel_status check_features(const feature_vector& fv, const forest_view& f) noexcept {
     if (fv.empty()) return kernel_status::no_features;
@@ -342,6 +433,7 @@ class predictor {
   std::array<std::optional<forest_view>, kernel_kind_count> views_{};
   // Per kind: depth bound of each group of 8 trees (detail::forest_group_depths), for the walk.
   std::array<std::vector<std::uint32_t>, kernel_kind_count> depth_{};
+  std::vector<golden_case> golden_;
 };
 
 NNMETER_END_NAMESPACE

@@ -1,0 +1,196 @@
+// nnmeter CLI — the predictor registry and predictions: `nnmeter register`, `nnmeter
+// unregister`, `nnmeter --list-predictors`, `nnmeter predict` (tools/builder/package;
+// docs/cli.md).
+// SPDX-License-Identifier: MIT
+#include "cli/builder_commands.hpp"
+#include "cli/model_input.hpp"
+
+#if NNMETER_BUILDER_WITH_PACKAGE
+#include "builder/package/registry.hpp"
+#endif
+
+#include <nnmeter.hpp>
+#include <nnmeter/io/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace nnmeter_cli {
+
+namespace {
+
+#if NNMETER_BUILDER_WITH_PACKAGE
+namespace nb = nnmeter::builder;
+
+std::optional<std::string> opt(const std::string& s) {
+  return s.empty() ? std::nullopt : std::optional<std::string>(s);
+}
+
+std::string ms_text(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", x);
+  return buf;
+}
+#else
+[[noreturn]] void no_package_part() {
+  throw nnmeter::error(
+      "this nnmeter was built without the builder's package part (tools/builder/package: "
+      "needs yaml-cpp, Debian libyaml-cpp-dev)");
+}
+#endif
+
+struct register_options {
+  std::string meta;
+};
+
+struct unregister_options {
+  std::string name;
+  std::string version;
+};
+
+struct predict_options {
+  model_options model;
+  std::string predictor;
+  std::string version;
+  bool verbose = false;
+  bool json = false;
+};
+
+}  // namespace
+
+command add_register_command(CLI::App& app) {
+  auto o = std::make_shared<register_options>();
+  CLI::App* c = app.add_subcommand(
+      "register", "Register a built predictor from its <name>.yaml meta file (docs/builder.md)");
+  c->add_option("--predictor", o->meta, "the predictor's meta file (<name>.yaml)")->required();
+  return {c, [o]() -> int {
+#if NNMETER_BUILDER_WITH_PACKAGE
+            const nb::predictor_meta m = nb::read_predictor_meta(o->meta);
+            (void)nb::check_package(m);
+            nb::predictor_registry reg = nb::predictor_registry::open();
+            const bool replaced = reg.add(m);
+            reg.save();
+            std::cout << "Successfully registered predictor " << m.name << " (version "
+                      << m.version << ")" << (replaced ? ", replacing the earlier entry" : "")
+                      << " in " << reg.file().string() << "\n";
+            return 0;
+#else
+            no_package_part();
+#endif
+          }};
+}
+
+command add_unregister_command(CLI::App& app) {
+  auto o = std::make_shared<unregister_options>();
+  CLI::App* c = app.add_subcommand("unregister", "Remove a predictor from the registry");
+  c->add_option("--predictor", o->name, "the predictor's name")->required();
+  c->add_option("--predictor-version", o->version, "only this version (default: every version)");
+  return {c, [o]() -> int {
+#if NNMETER_BUILDER_WITH_PACKAGE
+            nb::predictor_registry reg = nb::predictor_registry::open();
+            const std::size_t n = reg.remove(o->name, opt(o->version));
+            reg.save();
+            std::cout << "Successfully unregistered predictor " << o->name
+                      << (o->version.empty() ? "" : " (version " + o->version + ")") << ": " << n
+                      << " entr" << (n == 1 ? "y" : "ies") << " removed\n";
+            return 0;
+#else
+            no_package_part();
+#endif
+          }};
+}
+
+int list_predictors() {
+#if NNMETER_BUILDER_WITH_PACKAGE
+  const nb::predictor_registry reg = nb::predictor_registry::open();
+  for (const nb::predictor_meta& m : reg.entries())
+    std::cout << "[Predictor] " << m.name << ": version=" << m.version << "\n";
+  return 0;
+#else
+  no_package_part();
+#endif
+}
+
+command add_predict_command(CLI::App& app) {
+  auto o = std::make_shared<predict_options>();
+  CLI::App* c = app.add_subcommand(
+      "predict", "Predict a model's latency with a registered predictor (docs/cli.md)");
+  c->add_option("--predictor", o->predictor, "the registered predictor's name")->required();
+  c->add_option("--predictor-version", o->version, "its version (default: the newest)");
+  add_model_options(c, o->model);
+  c->add_flag("--verbose", o->verbose, "print every kernel with its predicted latency");
+  c->add_flag("--json", o->json, "print JSON (total under latency_ms, kernels, predictor)");
+  return {c, [o]() -> int {
+#if NNMETER_BUILDER_WITH_PACKAGE
+            const nb::predictor_registry reg = nb::predictor_registry::open();
+            const nb::predictor_meta& meta = reg.find(o->predictor, opt(o->version));
+            const nnmeter::predictor p = reg.load(o->predictor, opt(o->version));
+            const loaded_model m = load_model(o->model);
+            nnmeter::prediction r;
+            try {
+              r = p.predict(m.graph);
+            } catch (...) {
+              rethrow_naming(m.path);
+            }
+            if (o->json) {
+              nlohmann::ordered_json j = nlohmann::ordered_json::object();
+              j["model"] = m.path;
+              j["latency_ms"] = r.latency_ms;
+              j["predictor"] = {{"name", p.info().name},
+                                {"version", p.info().version},
+                                {"device", p.info().device},
+                                {"backend", p.info().backend},
+                                {"package", meta.package_location.string()}};
+              j["kernels_total"] = r.detected.kernels.size();
+              j["kernels_predicted"] = r.predicted;
+              j["kernels_without_model"] = r.unpredicted;
+              nlohmann::ordered_json ks = nlohmann::ordered_json::array();
+              for (std::size_t i = 0; i < r.detected.kernels.size(); ++i) {
+                const nnmeter::kernel& k = r.detected.kernels[i];
+                nlohmann::ordered_json e = nlohmann::ordered_json::object();
+                e["name"] = k.name;
+                e["kind"] = std::string(nnmeter::to_string(k.kind));
+                e["status"] = std::string(nnmeter::to_string(r.kernels[i].status));
+                if (r.kernels[i].status == nnmeter::kernel_status::predicted)
+                  e["latency_ms"] = r.kernels[i].latency_ms;
+                else
+                  e["latency_ms"] = nullptr;
+                ks.push_back(std::move(e));
+              }
+              j["kernels"] = std::move(ks);
+              j["warnings"] = m.warnings;
+              std::cout << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+                        << "\n";
+              return 0;
+            }
+            for (const std::string& w : m.warnings) std::cerr << "nnmeter: warning: " << w << "\n";
+            if (o->verbose) {
+              std::cout << "#\tkernel\tkind\tlatency (ms)\n";
+              for (std::size_t i = 0; i < r.detected.kernels.size(); ++i) {
+                const nnmeter::kernel& k = r.detected.kernels[i];
+                const nnmeter::kernel_latency& l = r.kernels[i];
+                std::cout << i + 1 << "\t" << k.name << "\t" << nnmeter::to_string(k.kind) << "\t"
+                          << (l.status == nnmeter::kernel_status::predicted
+                                  ? ms_text(l.latency_ms)
+                                  : std::string(nnmeter::to_string(l.status)))
+                          << "\n";
+              }
+            }
+            std::cout << "[RESULT] predict latency for " << m.path << ": " << ms_text(r.latency_ms)
+                      << " ms\n";
+            std::cout << "predictor " << p.info().name << " version " << p.info().version << " ("
+                      << p.info().device << ", " << p.info().backend << "): "
+                      << r.detected.kernels.size() << " kernels, " << r.unpredicted
+                      << " without a model" << (r.unpredicted ? " (not counted in the total)" : "")
+                      << "\n";
+            return 0;
+#else
+            no_package_part();
+#endif
+          }};
+}
+
+}  // namespace nnmeter_cli
