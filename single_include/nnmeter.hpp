@@ -6354,8 +6354,9 @@ class predictor {
   void add_golden(golden_case c) { golden_.push_back(std::move(c)); }
   /// The golden cases, in the order they were added.
   const std::vector<golden_case>& golden() const noexcept { return golden_; }
-  /// Records, for every kind with a forest, up to `per_kind` golden cases: the given feature
-  /// vectors of that kind (in order) with the latencies this predictor gives them now.
+  /// Records up to `per_kind` golden cases of kind k: the first of the given feature vectors
+  /// (of that kind) with the latencies this predictor gives them now. Throws nnmeter::error
+  /// when k has no forest or a vector's length is not the forest's.
   void record_golden(kernel_kind k, const std::vector<feature_vector>& rows,
                      std::size_t per_kind = 8) {
     const auto f = forest_for(k);
