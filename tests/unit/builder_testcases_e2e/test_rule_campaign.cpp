@@ -43,10 +43,23 @@ TEST_CASE("detect-rules on XNNPACK: conv->relu and add->relu fused, conv->add no
   run.protocol.clock = nnmeter::backends::measurement_clock::thread_cpu;
   const fs::path rules = dir / "fusion_rule_test" / "results" / "detected_fusion_rule.json";
   nb::profile_store store = nb::profile_store::open(dir / "profile_store.sqlite");
-  const nb::rule_test_report rep = nb::run_rule_tests(store, *be, cfg, run, rules);
+  // A measurement that fails (on a busy machine a sub-microsecond model can) is stored as a
+  // failure, never as a latency, and measured again by the next run: run until none is left
+  // (at most twice more), printing every failure's text.
+  nb::rule_test_report rep = nb::run_rule_tests(store, *be, cfg, run, rules);
+  std::size_t measured = rep.measurements.measured;
+  for (int retry = 0; retry < 2 && rep.measurements.failed > 0; ++retry) {
+    for (const nb::stored_measurement& m : store.measurements({}))
+      if (m.status == nb::measurement_status::failed)
+        MESSAGE("failed measurement (retried): " << m.error);
+    CHECK(rep.measurements.measured + rep.measurements.failed + rep.measurements.already_stored ==
+          3 * 3 * 7);
+    rep = nb::run_rule_tests(store, *be, cfg, run, rules);
+    measured += rep.measurements.measured;
+  }
   CHECK(rep.complete);
-  CHECK(rep.measurements.measured == 3 * 3 * 7);
   CHECK(rep.measurements.failed == 0);
+  CHECK(measured == 3 * 3 * 7);  // every model once, none twice
   std::map<std::string, nb::rule_verdict> v;
   for (const nb::rule_result& r : rep.results) {
     v[r.name] = r.verdict;
