@@ -74,19 +74,6 @@ inline void read_golden_cases(std::string_view text, const std::string& path,
   }
 }
 
-/// An owned copy of a forest's tables.
-inline forest copy_forest(const forest_view& v) {
-  forest f;
-  f.left.assign(v.left, v.left + v.num_nodes);
-  f.feature.assign(v.feature, v.feature + v.num_nodes);
-  f.split_value.assign(v.split_value, v.split_value + v.num_nodes);
-  f.default_left.assign(v.default_left, v.default_left + v.num_nodes);
-  f.tree_roots.assign(v.tree_roots, v.tree_roots + v.num_trees);
-  f.num_features = v.num_features;
-  f.base_score = v.base_score;
-  return f;
-}
-
 inline void write_text_file(const std::filesystem::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) throw error(path.string() + ": cannot create the file");
@@ -275,7 +262,7 @@ inline void write_predictor_package(const predictor& p, const std::string& dir,
       const auto k = static_cast<kernel_kind>(i);
       if (const auto v = p.forest_for(k))
         detail::write_text_file(tmp / (std::string(to_string(k)) + ".json"),
-                                write_xgboost_json(detail::copy_forest(*v)));
+                                write_xgboost_json(forest::from_view(*v)));
     }
     if (!p.golden().empty())
       detail::write_text_file(tmp / "golden_cases.json", golden_cases_json(p, options.indent));
