@@ -16,7 +16,7 @@
 #include <vector>
 
 #if NNMETER_BACKENDS_WITH_XNNPACK
-#include "registry/xnnpack_backend.hpp"
+#include "xnnpack/backend_adapter.hpp"
 #endif
 
 namespace {

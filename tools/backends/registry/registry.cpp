@@ -3,7 +3,7 @@
 #include "backend.hpp"
 
 #if NNMETER_BACKENDS_WITH_XNNPACK
-#include "registry/xnnpack_backend.hpp"
+#include "xnnpack/backend_adapter.hpp"
 #endif
 
 #include <string>

@@ -3,7 +3,7 @@
 (without FILE's leading comment lines), so the README's quick start is the example that ctest
 compiles and runs. Exit status 1 with a diff when they differ.
 
-Usage: tools/check_readme/check_readme.py [README.md]
+Usage: tools/dev/check_readme/check_readme.py [README.md]
 SPDX-License-Identifier: MIT
 """
 import difflib
@@ -13,7 +13,7 @@ import sys
 
 
 def main() -> int:
-    root = pathlib.Path(__file__).resolve().parents[2]
+    root = pathlib.Path(__file__).resolve().parents[3]
     readme = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else root / "README.md"
     text = readme.read_text(encoding="utf-8")
     marks = list(re.finditer(r"<!-- quick-start: (\S+)[^>]*-->\s*```cpp\n(.*?)```", text, re.S))

@@ -1,6 +1,6 @@
-// nnmeter backends — the `xnnpack` backend (xnnpack_backend.hpp).
+// nnmeter backends — the `xnnpack` backend (backend_adapter.hpp).
 // SPDX-License-Identifier: MIT
-#include "registry/xnnpack_backend.hpp"
+#include "xnnpack/backend_adapter.hpp"
 
 #include "xnnpack/executor.hpp"
 
