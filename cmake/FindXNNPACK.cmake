@@ -14,6 +14,9 @@
 #
 # Result variables:
 #   XNNPACK_FOUND, XNNPACK_INCLUDE_DIRS, XNNPACK_LIBRARIES
+#   XNNPACK_VERSION   the Debian package's version (XNNPACK has no version macro of its own:
+#                     it is a git snapshot), e.g. "0.0~git20220216.ae108ef-2"; "unknown" when
+#                     dpkg-query does not know the library
 #
 # Cache variables (point them at a non-system build):
 #   XNNPACK_INCLUDE_DIR, XNNPACK_LIBRARY, XNNPACK_PTHREADPOOL_LIBRARY, XNNPACK_CPUINFO_LIBRARY
@@ -34,6 +37,22 @@ find_package_handle_standard_args(XNNPACK
                 XNNPACK_CPUINFO_LIBRARY)
 
 if(XNNPACK_FOUND)
+  set(XNNPACK_VERSION "unknown")
+  find_program(_xnnpack_dpkg_query dpkg-query)
+  mark_as_advanced(_xnnpack_dpkg_query)
+  if(_xnnpack_dpkg_query)
+    execute_process(COMMAND "${_xnnpack_dpkg_query}" -S "${XNNPACK_INCLUDE_DIR}/xnnpack.h"
+                    OUTPUT_VARIABLE _xnnpack_owner ERROR_QUIET RESULT_VARIABLE _rc
+                    OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(_rc EQUAL 0 AND _xnnpack_owner MATCHES "^([^:]+):")
+      execute_process(COMMAND "${_xnnpack_dpkg_query}" -W "-f=\${Version}" "${CMAKE_MATCH_1}"
+                      OUTPUT_VARIABLE _xnnpack_version ERROR_QUIET RESULT_VARIABLE _rc
+                      OUTPUT_STRIP_TRAILING_WHITESPACE)
+      if(_rc EQUAL 0 AND NOT _xnnpack_version STREQUAL "")
+        set(XNNPACK_VERSION "${_xnnpack_version}")
+      endif()
+    endif()
+  endif()
   set(XNNPACK_INCLUDE_DIRS "${XNNPACK_INCLUDE_DIR}")
   set(XNNPACK_LIBRARIES "${XNNPACK_LIBRARY}" "${XNNPACK_PTHREADPOOL_LIBRARY}"
       "${XNNPACK_CPUINFO_LIBRARY}")

@@ -6193,6 +6193,9 @@ struct predictor_info {
   feature_set features = feature_set::extended;
   /// The measurement protocol as recorded by the builder (JSON text; empty when unknown).
   std::string protocol_json;
+  /// What the builder recorded about the build (JSON object text: runtime, samples and
+  /// held-out accuracy per kind, profiling minutes, ...; empty when unknown).
+  std::string build_json;
 };
 
 /// Why a kernel has, or has not, a predicted latency.

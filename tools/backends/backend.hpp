@@ -155,6 +155,10 @@ class backend {
   virtual std::string name() const = 0;
   /// What the measurements run on, e.g. "AMD EPYC (family 26, model 2; 2 logical CPUs), x86_64".
   virtual std::string device() const = 0;
+  /// The runtime that executes the models and its version, e.g. "XNNPACK
+  /// 0.0~git20220216.ae108ef-2 (Debian libxnnpack-dev), 1 thread"; empty when unknown.
+  /// `nnmeter connect` prints it and predictors record it.
+  virtual std::string runtime() const { return {}; }
 
   /// Makes `g` ready to run. Throws nnmeter::unsupported_error for a graph the backend cannot
   /// run, and backend_error for a protocol it cannot honour (e.g. threads it does not offer).

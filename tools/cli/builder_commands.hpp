@@ -12,6 +12,20 @@ namespace nnmeter_cli {
 /// --customized-workspace DIR --backend NAME [--force]`: tools/cli/builder_workspace.cpp.
 command add_create_command(CLI::App& app);
 
+/// `nnmeter connect --workspace DIR [--backend NAME] [--json]`: tools/cli/builder_build.cpp.
+command add_connect_command(CLI::App& app);
+
+/// `nnmeter detect-rules --workspace DIR [--backend NAME] [--json]`: builder_build.cpp.
+command add_detect_rules_command(CLI::App& app);
+
+/// `nnmeter build-predictor --workspace DIR [--backend NAME] [--kernels LIST]
+/// [--budget-minutes N] [--name N] [--predictor-version V] [--rules FILE] [--json]`:
+/// builder_build.cpp.
+command add_build_predictor_command(CLI::App& app);
+
+/// `nnmeter priors --models DIR --out DIR [--rules FILE] [--json]`: builder_build.cpp.
+command add_priors_command(CLI::App& app);
+
 /// `nnmeter store --workspace DIR [--csv FILE] [--json]`: tools/cli/builder_store.cpp.
 command add_store_command(CLI::App& app);
 

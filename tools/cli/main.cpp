@@ -133,6 +133,10 @@ int main(int argc, char** argv) {
 
   const nnmeter_cli::command profile = nnmeter_cli::add_profile_command(app);
   const nnmeter_cli::command create = nnmeter_cli::add_create_command(app);
+  const nnmeter_cli::command connect = nnmeter_cli::add_connect_command(app);
+  const nnmeter_cli::command detect = nnmeter_cli::add_detect_rules_command(app);
+  const nnmeter_cli::command build = nnmeter_cli::add_build_predictor_command(app);
+  const nnmeter_cli::command priors = nnmeter_cli::add_priors_command(app);
   const nnmeter_cli::command store = nnmeter_cli::add_store_command(app);
   const nnmeter_cli::command reg = nnmeter_cli::add_register_command(app);
   const nnmeter_cli::command unreg = nnmeter_cli::add_unregister_command(app);
@@ -148,6 +152,10 @@ int main(int argc, char** argv) {
     if (kernels->parsed()) return run_kernels(ko);
     if (profile.app->parsed()) return profile.run();
     if (create.app->parsed()) return create.run();
+    if (connect.app->parsed()) return connect.run();
+    if (detect.app->parsed()) return detect.run();
+    if (build.app->parsed()) return build.run();
+    if (priors.app->parsed()) return priors.run();
     if (store.app->parsed()) return store.run();
     if (reg.app->parsed()) return reg.run();
     if (unreg.app->parsed()) return unreg.run();

@@ -126,6 +126,10 @@ inline predictor read_predictor_package(std::string_view manifest_text, const st
       throw parse_error(manifest_path + ": key 'measurement_protocol' must be an object");
     info.protocol_json = p->dump();
   }
+  if (const auto b = m.find("build"); b != m.end() && !b->is_null()) {
+    if (!b->is_object()) throw parse_error(manifest_path + ": key 'build' must be an object");
+    info.build_json = b->dump();
+  }
   const std::string rules_file = str("fusion_rules");
   if (!detail::safe_relative_name(rules_file))
     throw parse_error(manifest_path + ": key 'fusion_rules' must be a file name inside the package");
@@ -200,6 +204,8 @@ inline std::string predictor_manifest_json(const predictor& p, int indent = 2) {
       p.info().protocol_json.empty()
           ? json(nullptr)
           : detail::parse_json_text<json>(p.info().protocol_json, "predictor_info::protocol_json");
+  if (!p.info().build_json.empty())
+    m["build"] = detail::parse_json_text<json>(p.info().build_json, "predictor_info::build_json");
   m["fusion_rules"] = "fusion_rules.json";
   json kernels = json::object();
   for (std::size_t i = 0; i < kernel_kind_count; ++i) {

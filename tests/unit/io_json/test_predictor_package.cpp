@@ -124,6 +124,22 @@ TEST_CASE("a predictor package loads and predicts mobilenetv3small_0") {
           manifest(NNMETER_PREDICTOR_FORMAT, R"({"conv-bn-relu": "../conv.json"})"));
     CHECK(error_of(dir).find("inside the package") != std::string::npos);
   }
+  SUBCASE("the builder's build record is kept as JSON text; anything but an object is refused") {
+    std::string m = manifest(NNMETER_PREDICTOR_FORMAT, R"({"conv-bn-relu": "conv.json"})");
+    m.insert(m.size() - 1, R"(, "build": {"runtime": "XNNPACK x", "samples": 12})");
+    write(dir + "/manifest.json", m);
+    const nnmeter::predictor pb = nnmeter::io::load_predictor_package(dir);
+    CHECK(pb.info().build_json == R"({"runtime":"XNNPACK x","samples":12})");
+    // ... and written back by the manifest writer.
+    CHECK(nnmeter::io::predictor_manifest_json(pb).find(R"("runtime": "XNNPACK x")") !=
+          std::string::npos);
+    CHECK(p.info().build_json.empty());  // the manifest above has none
+    CHECK(nnmeter::io::predictor_manifest_json(p).find("\"build\"") == std::string::npos);
+    std::string bad = manifest(NNMETER_PREDICTOR_FORMAT, R"({"conv-bn-relu": "conv.json"})");
+    bad.insert(bad.size() - 1, R"(, "build": [1])");
+    write(dir + "/manifest.json", bad);
+    CHECK(error_of(dir).find("manifest.json: key 'build' must be an object") != std::string::npos);
+  }
   SUBCASE("a missing forest file is named") {
     write(dir + "/manifest.json", manifest(NNMETER_PREDICTOR_FORMAT, R"({"fc": "nope.json"})"));
     CHECK(error_of(dir).find("nope.json") != std::string::npos);

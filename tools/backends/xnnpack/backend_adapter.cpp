@@ -29,6 +29,14 @@ class xnnpack_backend final : public backend {
 
   std::string name() const override { return "xnnpack"; }
   std::string device() const override { return device_; }
+  std::string runtime() const override {
+#ifdef NNMETER_XNNPACK_VERSION
+    const std::string version = NNMETER_XNNPACK_VERSION;
+#else
+    const std::string version = "unknown";
+#endif
+    return "XNNPACK " + version + " (nnmeter's executor), 1 thread";
+  }
 
   // What this snapshot's XNNPACK and the executor do (docs/xnnpack-backend.md,
   // ../shared/reference/dependency-facts.md §1 (d)): xnn_subgraph_optimize fuses a clamp

@@ -158,6 +158,13 @@ kernel_build_config predictorbuild_config::default_kernel(nnmeter::kernel_kind k
   c.kind = k;
   if (k == nnmeter::kernel_kind::conv_bn_relu) c.init_sample_num = 10000;
   if (k == nnmeter::kernel_kind::dwconv_bn_relu) c.init_sample_num = 5000;
+  // The trainer's defaults (trainer.cpp, default_train_params): the kinds with the most
+  // irregular latencies get more and deeper trees.
+  const bool irregular = k == nnmeter::kernel_kind::conv_bn_relu ||
+                         k == nnmeter::kernel_kind::dwconv_bn_relu ||
+                         k == nnmeter::kernel_kind::matmul || k == nnmeter::kernel_kind::concat;
+  c.rounds = irregular ? 400 : 200;
+  c.max_depth = irregular ? 8 : 6;
   return c;
 }
 
@@ -946,6 +953,30 @@ const std::vector<field<predictorbuild_config>>& predictorbuild_fields() {
                         "nnmeter: share of each kind's samples held out for the accuracy "
                         "metrics.",
                         &P::holdout_fraction, interval{0, 1, true, true}));
+    {
+      field<P> f;
+      f.key = "FEATURE_SET";
+      f.comment =
+          "nnmeter: the feature vectors the kernel models read: extended (nnmeter's: adds FLOPs,\n"
+          "bytes moved, widths) or nnmeter (nn-Meter's vectors).";
+      f.read = [](P& c, const reader& r, const located_value& v) {
+        c.feature_set = read_choice(r, v, {"extended", "nnmeter"}) == "extended"
+                            ? nnmeter::feature_set::extended
+                            : nnmeter::feature_set::nnmeter;
+      };
+      f.write = [](const P& c, yaml_writer& w, int indent) {
+        w.line(indent, "FEATURE_SET", std::string(nnmeter::to_string(c.feature_set)));
+      };
+      table.push_back(std::move(f));
+    }
+    table.push_back(number_field<P>("MAX_MFLOPS",
+                                    "nnmeter: the sampler's cap on a sample's FLOPs, millions (a "
+                                    "larger configuration\ngets smaller channels); 0 = no cap.",
+                                    &P::max_mflops, interval{0, 1e9, false, false}));
+    table.push_back(number_field<P>("MAX_MBYTES",
+                                    "nnmeter: the sampler's cap on the bytes a sample moves "
+                                    "(inputs, outputs, weights),\nmillions; 0 = no cap.",
+                                    &P::max_mbytes, interval{0, 1e9, false, false}));
     {
       field<P> f;
       f.key = "KERNELS";

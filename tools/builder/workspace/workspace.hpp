@@ -18,6 +18,7 @@
 #pragma once
 
 #include <nnmeter/error.hpp>
+#include <nnmeter/kernels/features.hpp>
 #include <nnmeter/kernels/kernel_kind.hpp>
 
 #include <cstdint>
@@ -161,14 +162,15 @@ struct kernel_build_config {
   double error_threshold = 0.1;
   /// TRAINER (project): boosting | random-forest.
   trainer_mode trainer = trainer_mode::boosting;
-  /// ROUNDS (project): boosting rounds, or trees of the random forest.
+  /// ROUNDS (project): boosting rounds, or trees of the random forest (default_kernel: the
+  /// trainer's defaults, 400 for conv-bn-relu, dwconv-bn-relu, matmul and concat, else 200).
   int rounds = 400;
-  /// MAX_DEPTH (project): maximum tree depth.
+  /// MAX_DEPTH (project): maximum tree depth (default_kernel: 8 for those kinds, else 6).
   int max_depth = 8;
   /// LEARNING_RATE (project): shrinkage (XGBoost's eta); 1.0 for a random forest.
   double learning_rate = 0.1;
   /// SUBSAMPLE (project): fraction of the rows each tree sees.
-  double subsample = 1.0;
+  double subsample = 0.8;
   /// COLSAMPLE_BYNODE (project): fraction of the features each split considers.
   double colsample_bynode = 1.0;
 };
@@ -187,13 +189,21 @@ struct predictorbuild_config {
   double budget_minutes = 0;
   /// HOLDOUT_FRACTION (project): share of each kind's samples held out for the metrics.
   double holdout_fraction = 0.2;
+  /// FEATURE_SET (project): the feature vectors the forests read, "extended" (the project's:
+  /// FLOPs, bytes, widths) or "nnmeter" (nn-Meter's vectors).
+  nnmeter::feature_set feature_set = nnmeter::feature_set::extended;
+  /// MAX_MFLOPS, MAX_MBYTES (project): the sampler's caps: a sampled configuration whose
+  /// block exceeds them gets smaller channels (builder::sampling_caps); 0 = no cap.
+  double max_mflops = 1000;
+  double max_mbytes = 64;
 
   /// The entry for `k`, nullptr when KERNELS does not list it.
   const kernel_build_config* find(nnmeter::kernel_kind k) const noexcept;
 
   /// nn-Meter's defaults for kind `k`: INIT_SAMPLE_NUM 10000 for conv-bn-relu, 5000 for
   /// dwconv-bn-relu, 3000 for every other kind; FINEGRAINED_SAMPLE_NUM 20, ITERATION 3,
-  /// ERROR_THRESHOLD 0.1; the project's trainer defaults.
+  /// ERROR_THRESHOLD 0.1; the trainer's defaults (builder::default_train_params(k), a test
+  /// checks they agree).
   static kernel_build_config default_kernel(nnmeter::kernel_kind k);
   /// Every kernel kind but `other` (nn-Meter's 16 first, then the project's), with
   /// default_kernel()'s values.
@@ -217,6 +227,11 @@ struct workspace {
   std::filesystem::path store_file() const { return root / "profile_store.sqlite"; }
   /// <root>/fusion_rule_test (nn-Meter's name); not created here.
   std::filesystem::path fusion_rule_test_dir() const { return root / "fusion_rule_test"; }
+  /// <root>/fusion_rule_test/results/detected_fusion_rule.json: where `nnmeter detect-rules`
+  /// writes the device's rules and where `nnmeter build-predictor` reads them by default.
+  std::filesystem::path detected_rules_file() const {
+    return fusion_rule_test_dir() / "results" / "detected_fusion_rule.json";
+  }
   /// <root>/predictor_build (nn-Meter's name); not created here.
   std::filesystem::path predictor_build_dir() const { return root / "predictor_build"; }
 };
