@@ -11,8 +11,9 @@
 #define NNMETER_VERSION \
   (NNMETER_VERSION_MAJOR * 10000 + NNMETER_VERSION_MINOR * 100 + NNMETER_VERSION_PATCH)
 
-/// Version of the predictor-package / forest table format this library reads and writes.
-#define NNMETER_PREDICTOR_FORMAT 1
+/// Version of the predictor-package / forest table format this library writes. It reads this
+/// one and version 1 (which has no per-kind latency targets: every forest predicts ms).
+#define NNMETER_PREDICTOR_FORMAT 2
 
 #define NNMETER_DETAIL_CONCAT2(a, b, c) v##a##_##b
 #define NNMETER_DETAIL_ABI_NAME(a, b) NNMETER_DETAIL_CONCAT2(a, b, 0)

@@ -452,6 +452,9 @@ int run_build_predictor(const build_options& o) {
         break;
     }
   };
+  // Everything that can be refused is, before the store is opened (or created).
+  if (!po.name.empty()) bw::check_predictor_name(po.name, "name");
+  bw::check_predictor_name(po.version, "version");
   bw::profile_store store = bw::profile_store::open(s.ws.store_file());
   const bw::predictor_build_report rep = bw::build_predictor(s.ws, store, *s.be, po);
   bar.clear();
@@ -459,13 +462,14 @@ int run_build_predictor(const build_options& o) {
     std::cout << bw::build_report_json(rep);
     return rep.complete ? 0 : 1;
   }
-  std::vector<std::vector<std::string>> rows{{"kernel", "status", "samples", "failed", "rounds",
-                                              "+-5%", "+-10%", "RMSPE", "profiling", "note"}};
+  std::vector<std::vector<std::string>> rows{{"kernel", "status", "target", "samples", "failed",
+                                              "rounds", "+-5%", "+-10%", "RMSPE", "profiling",
+                                              "note"}};
   for (const bw::kernel_build_result& k : rep.kinds) {
     const bool model = k.status == bw::kernel_build_status::built ||
                        k.status == bw::kernel_build_status::partial;
     rows.push_back({std::string(nnmeter::to_string(k.kind)), bw::to_string(k.status),
-                    std::to_string(k.samples), std::to_string(k.failures),
+                    std::string(nnmeter::to_string(k.target)), std::to_string(k.samples), std::to_string(k.failures),
                     std::to_string(k.rounds.size()), model ? percent(k.holdout.within_5) : "-",
                     model ? percent(k.holdout.within_10) : "-",
                     model ? rmspe_text(k.holdout.rmspe) : "-", duration_text(k.profiling_seconds),
@@ -524,12 +528,13 @@ int run_priors(const priors_options& o) {
       o.rules.empty() ? nnmeter::default_rules() : nnmeter::io::load_fusion_rules(o.rules);
   std::vector<nnmeter::graph> graphs;
   std::vector<std::string> names;
+  std::vector<std::string> warnings;
   graphs.reserve(files.size());
   for (const fs::path& f : files) {
     model_options m;
     (f.extension() == ".onnx" ? m.onnx : m.nnmeter_ir) = f.string();
     loaded_model lm = load_model(m);  // errors name the file
-    for (const std::string& w : lm.warnings) std::cerr << "nnmeter: warning: " << f.string() << ": " << w << "\n";
+    for (std::string& w : lm.warnings) warnings.push_back(std::move(w));  // they name it too
     graphs.push_back(std::move(lm.graph));
     names.push_back(f.stem().string());
   }
@@ -546,6 +551,7 @@ int run_priors(const priors_options& o) {
     j["fc"] = t.fc.size();
     j["pooling"] = t.pooling.size();
     j["skipped"] = t.skipped;
+    j["warnings"] = warnings;
     std::cout << j.dump(2) << "\n";
     return 0;
   }
@@ -553,6 +559,7 @@ int run_priors(const priors_options& o) {
             << " dwconv, " << t.fc.size() << " fc, " << t.pooling.size()
             << " pooling rows written to " << o.out << " (conv.csv, dwconv.csv, fc.csv, pooling.csv)\n";
   for (const std::string& sk : t.skipped) std::cout << "skipped: " << sk << "\n";
+  for (const std::string& w : warnings) std::cerr << "nnmeter: warning: " << w << "\n";
   return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <nnmeter/io/json_xgboost.hpp>
 #include <nnmeter.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -70,6 +71,11 @@ inline void read_golden_cases(std::string_view text, const std::string& path,
       throw parse_error(where + ": key 'latency_ms' must be a positive number" +
                         (l == c.end() ? std::string() : ", found " + excerpt(*l)));
     g.latency_ms = l->get<double>();
+    if (const auto sc = c.find("scale"); sc != c.end()) {
+      if (!sc->is_number() || !(sc->get<double>() > 0.0) || !std::isfinite(sc->get<double>()))
+        throw parse_error(where + ": key 'scale' must be a positive number, found " + excerpt(*sc));
+      g.scale = sc->get<double>();
+    }
     p.add_golden(std::move(g));
   }
 }
@@ -105,9 +111,10 @@ inline predictor read_predictor_package(std::string_view manifest_text, const st
   const json m = detail::parse_json_text<json>(manifest_text, manifest_path, limits.max_depth);
   if (!m.is_object()) throw parse_error(manifest_path + ": the manifest must be a JSON object");
   const json& fv = detail::require(m, "format_version", manifest_path, json::value_t::number_unsigned);
-  if (fv.get<std::uint64_t>() != static_cast<std::uint64_t>(NNMETER_PREDICTOR_FORMAT))
+  const std::uint64_t format = fv.get<std::uint64_t>();
+  if (format != 1 && format != static_cast<std::uint64_t>(NNMETER_PREDICTOR_FORMAT))
     throw format_mismatch(manifest_path + ": predictor format_version " + fv.dump() +
-                          ", but this library reads version " +
+                          ", but this library reads versions 1 to " +
                           std::to_string(NNMETER_PREDICTOR_FORMAT));
   auto str = [&](const char* key) {
     return detail::require(m, key, manifest_path, json::value_t::string).get<std::string>();
@@ -152,6 +159,28 @@ inline predictor read_predictor_package(std::string_view manifest_text, const st
                         " features, but kind '" + it.key() + "' has " + std::to_string(want) +
                         " in feature set '" + std::string(to_string(p.info().features)) + "'");
     p.set_forest(*kind, std::move(f));
+  }
+  // Format 2: what each kind's forest predicts (absent kinds: ms).
+  if (const auto t = m.find("targets"); t != m.end() && !t->is_null()) {
+    if (format < 2)
+      throw parse_error(manifest_path + ": key 'targets' needs format_version 2 or later");
+    if (!t->is_object()) throw parse_error(manifest_path + ": key 'targets' must be an object");
+    for (auto it = t->begin(); it != t->end(); ++it) {
+      const std::string where = manifest_path + ": targets['" + it.key() + "']";
+      const auto kind = parse_kernel_kind(it.key());
+      if (!kind) throw parse_error(where + ": unknown kernel kind");
+      if (!p.has_forest(*kind)) throw parse_error(where + ": the package has no forest of this kind");
+      const auto target =
+          it.value().is_string() ? parse_latency_target(it.value().get_ref<const std::string&>())
+                                 : std::nullopt;
+      if (!target)
+        throw parse_error(where + ": must be \"ms\", \"ms-per-mflop\" or \"ms-per-mbyte\", found " +
+                          detail::excerpt(it.value()));
+      if (*target != latency_target::ms && p.info().features == feature_set::nnmeter)
+        throw parse_error(where + ": target '" + it.value().get<std::string>() +
+                          "' needs the kernels' costs, which feature set 'nnmeter' does not compute");
+      p.set_target(*kind, *target);
+    }
   }
   if (const auto gc = m.find("golden_cases"); gc != m.end() && !gc->is_null()) {
     if (!gc->is_string() || !detail::safe_relative_name(gc->get<std::string>()))
@@ -213,6 +242,13 @@ inline std::string predictor_manifest_json(const predictor& p, int indent = 2) {
     if (p.has_forest(k)) kernels[std::string(to_string(k))] = std::string(to_string(k)) + ".json";
   }
   m["kernels"] = std::move(kernels);
+  json targets = json::object();
+  for (std::size_t i = 0; i < kernel_kind_count; ++i) {
+    const auto k = static_cast<kernel_kind>(i);
+    if (p.has_forest(k) && p.target_for(k) != latency_target::ms)
+      targets[std::string(to_string(k))] = std::string(to_string(p.target_for(k)));
+  }
+  if (!targets.empty()) m["targets"] = std::move(targets);
   if (!p.golden().empty()) m["golden_cases"] = "golden_cases.json";
   return m.dump(indent);
 }
@@ -228,6 +264,7 @@ inline std::string golden_cases_json(const predictor& p, int indent = 2) {
     for (double x : g.features) f.push_back(x);
     c["features"] = std::move(f);
     c["latency_ms"] = g.latency_ms;
+    if (g.scale != 1.0) c["scale"] = g.scale;
     cases.push_back(std::move(c));
   }
   json doc = json::object();

@@ -41,6 +41,46 @@ struct predictor_info {
   std::string build_json;
 };
 
+/// What a kind's forest predicts. `ms`: the latency itself (nn-Meter's forests). The others
+/// predict the latency per unit of work and the predictor multiplies by the kernel's work, so a
+/// tree's constant leaves follow the latency across orders of magnitude of kernel size: on this
+/// machine's XNNPACK measurements, held-out conv-bn-relu kernels within ±10 % went from 69 % to
+/// over 90 % (docs/builder.md). The work comes from the kernel's costs (kernel::flops,
+/// kernel::bytes), so these targets need a feature set that computes them (extended).
+enum class latency_target : std::uint8_t {
+  ms,            ///< "ms": the forest gives milliseconds
+  ms_per_mflop,  ///< "ms-per-mflop": ms / (MFLOPs + 0.001)
+  ms_per_mbyte,  ///< "ms-per-mbyte": ms / (MB moved + 0.001)
+};
+
+/// "ms", "ms-per-mflop", "ms-per-mbyte".
+constexpr std::string_view to_string(latency_target t) noexcept {
+  switch (t) {
+    case latency_target::ms: return "ms";
+    case latency_target::ms_per_mflop: return "ms-per-mflop";
+    default: return "ms-per-mbyte";
+  }
+}
+
+/// Parses to_string's spellings.
+constexpr std::optional<latency_target> parse_latency_target(std::string_view s) noexcept {
+  if (s == "ms") return latency_target::ms;
+  if (s == "ms-per-mflop") return latency_target::ms_per_mflop;
+  if (s == "ms-per-mbyte") return latency_target::ms_per_mbyte;
+  return std::nullopt;
+}
+
+/// The factor a forest's output is multiplied by to give milliseconds: 1 for `ms`, else the
+/// kernel's work in millions (FLOPs, a multiply-add counting 2, or bytes moved) plus 0.001, so
+/// that a kernel of no work still has a positive latency. NaN when the work is unknown.
+constexpr double target_scale(latency_target t, double flops, double bytes) noexcept {
+  switch (t) {
+    case latency_target::ms: return 1.0;
+    case latency_target::ms_per_mflop: return flops / 1e6 + 1e-3;
+    default: return bytes / 1e6 + 1e-3;
+  }
+}
+
 /// Why a kernel has, or has not, a predicted latency.
 enum class kernel_status : std::uint8_t {
   predicted,         ///< a forest predicted it
@@ -115,6 +155,9 @@ struct golden_case {
   kernel_kind kind = kernel_kind::conv_bn_relu;
   feature_vector features;
   double latency_ms = 0.0;
+  /// The factor the forest's output was multiplied by (target_scale of the kind's target and
+  /// the kernel's work; 1 for `ms`).
+  double scale = 1.0;
 };
 
 /// What predictor::verify() found: the cases it ran and one message per case that failed.
@@ -134,13 +177,14 @@ class predictor {
       : info_(std::move(info)), rules_(std::move(rules)) {}
   // Views of owned forests point into their storage, so copies re-derive them.
   predictor(const predictor& o)
-      : info_(o.info_), rules_(o.rules_), owned_(o.owned_), views_(o.views_), depth_(o.depth_),
-        golden_(o.golden_) {
+      : info_(o.info_), rules_(o.rules_), owned_(o.owned_), views_(o.views_),
+        targets_(o.targets_), depth_(o.depth_), golden_(o.golden_) {
     rebind();
   }
   predictor(predictor&& o) noexcept
       : info_(std::move(o.info_)), rules_(std::move(o.rules_)), owned_(std::move(o.owned_)),
-        views_(o.views_), depth_(std::move(o.depth_)), golden_(std::move(o.golden_)) {
+        views_(o.views_), targets_(o.targets_), depth_(std::move(o.depth_)),
+        golden_(std::move(o.golden_)) {
     rebind();
   }
   predictor& operator=(const predictor& o) {
@@ -149,6 +193,7 @@ class predictor {
       rules_ = o.rules_;
       owned_ = o.owned_;
       views_ = o.views_;
+      targets_ = o.targets_;
       depth_ = o.depth_;
       golden_ = o.golden_;
       rebind();
@@ -160,6 +205,7 @@ class predictor {
     rules_ = std::move(o.rules_);
     owned_ = std::move(o.owned_);
     views_ = o.views_;
+    targets_ = o.targets_;
     depth_ = std::move(o.depth_);
     golden_ = std::move(o.golden_);
     rebind();
@@ -196,26 +242,44 @@ class predictor {
     return views_[i];
   }
 
+  /// What the forest of kind k predicts (default latency_target::ms); the predictor multiplies
+  /// its output by target_scale(target, kernel.flops, kernel.bytes).
+  void set_target(kernel_kind k, latency_target t) { targets_[index(k)] = t; }
+  latency_target target_for(kernel_kind k) const noexcept {
+    const auto i = static_cast<std::size_t>(k);
+    return i < kernel_kind_count ? targets_[i] : latency_target::ms;
+  }
+  /// The factor kernel k's forest output is multiplied by under this predictor.
+  double scale_of(const kernel& k) const noexcept {
+    return target_scale(target_for(k.kind), k.flops, k.bytes);
+  }
+
   /// Adds a golden case (see golden_case); verify() re-runs it.
   void add_golden(golden_case c) { golden_.push_back(std::move(c)); }
   /// The golden cases, in the order they were added.
   const std::vector<golden_case>& golden() const noexcept { return golden_; }
   /// Records up to `per_kind` golden cases of kind k: the first of the given feature vectors
-  /// (of that kind) with the latencies this predictor gives them now. Throws nnmeter::error
-  /// when k has no forest or a vector's length is not the forest's.
+  /// (of that kind) with the latencies this predictor gives them now; `scales[i]` is row i's
+  /// target_scale (empty: 1 for every row, as for `ms`). Throws nnmeter::error when k has no
+  /// forest, a vector's length is not the forest's, or scales has another length than rows.
   void record_golden(kernel_kind k, const std::vector<feature_vector>& rows,
-                     std::size_t per_kind = 8) {
+                     std::size_t per_kind = 8, const std::vector<double>& scales = {}) {
     const auto f = forest_for(k);
     if (!f) throw error("predictor: no forest for kind '" + std::string(to_string(k)) +
                         "' to record golden cases with");
+    if (!scales.empty() && scales.size() != rows.size())
+      throw error("predictor: " + std::to_string(scales.size()) + " golden scales for " +
+                  std::to_string(rows.size()) + " rows of kind '" + std::string(to_string(k)) + "'");
     std::size_t n = 0;
-    for (const feature_vector& fv : rows) {
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      const feature_vector& fv = rows[r];
       if (n == per_kind) break;
       if (check_features(fv, *f) != kernel_status::predicted)
         throw error("predictor: a golden feature vector of kind '" + std::string(to_string(k)) +
                     "' has " + std::to_string(fv.size()) + " values, its forest reads " +
                     std::to_string(f->num_features));
-      golden_.push_back({k, fv, static_cast<double>(evaluate_row(*f, fv))});
+      const double scale = scales.empty() ? 1.0 : scales[r];
+      golden_.push_back({k, fv, static_cast<double>(evaluate_row(*f, fv)) * scale, scale});
       ++n;
     }
   }
@@ -241,8 +305,8 @@ class predictor {
                              std::to_string(f->num_features));
         continue;
       }
-      const float got = evaluate_row(*f, c.features);
-      if (!(got == static_cast<float>(c.latency_ms)))
+      const double got = static_cast<double>(evaluate_row(*f, c.features)) * c.scale;
+      if (!(static_cast<float>(got) == static_cast<float>(c.latency_ms)))
         r.failures.push_back(what + ": predicts " + detail::golden_number(got) +
                              " ms, the package recorded " +
                              detail::golden_number(c.latency_ms) + " ms");
@@ -257,7 +321,8 @@ class predictor {
     const feature_vector f = features(k, info_.features);
     const kernel_status st = check_features(f, *views_[i]);
     if (st != kernel_status::predicted) return {0.0, st};
-    return {static_cast<double>(evaluate(*views_[i], f.data())), kernel_status::predicted};
+    return {static_cast<double>(evaluate(*views_[i], f.data())) * scale_of(k),
+            kernel_status::predicted};
   }
 
   /// Latencies of already detected kernels. Kernels of one kind are evaluated together
@@ -299,7 +364,8 @@ class predictor {
   latency_summary latency(const G& g) const {
     workspace& ws = thread_workspace();
     detect_options options;
-    options.costs = info_.features != feature_set::nnmeter;  // nn-Meter's vectors read no costs
+    // nn-Meter's vectors read no costs; the targets per unit of work do.
+    options.costs = info_.features != feature_set::nnmeter || scaled_targets();
     const detection& d = ws.detector.run(g, rules_, options);
     evaluate_kernels(d.kernels, ws.latencies, ws.scratch);
     latency_summary s;
@@ -405,7 +471,8 @@ class predictor {
       detail::evaluate_batch_bounded(f, depth_[kind].data(), unique_rows.data(), s.out.size(), nf,
                                      s.out.data());
       for (std::size_t r = 0; r < which.size(); ++r)
-        lat[which[r]] = {static_cast<double>(s.out[slot[r]]), kernel_status::predicted};
+        lat[which[r]] = {static_cast<double>(s.out[slot[r]]) * scale_of(ks[which[r]]),
+                         kernel_status::predicted};
     }
   }
 
@@ -421,6 +488,11 @@ class predictor {
     if (fv.size() != f.num_features) return kernel_status::feature_mismatch;
     return kernel_status::predicted;
   }
+  bool scaled_targets() const noexcept {
+    for (std::size_t i = 0; i < kernel_kind_count; ++i)
+      if (views_[i] && targets_[i] != latency_target::ms) return true;
+    return false;
+  }
   void rebind() noexcept {
     for (std::size_t i = 0; i < kernel_kind_count; ++i)
       if (owned_[i]) views_[i] = owned_[i]->view();
@@ -435,6 +507,7 @@ class predictor {
   rule_set rules_;
   std::array<std::optional<forest>, kernel_kind_count> owned_{};
   std::array<std::optional<forest_view>, kernel_kind_count> views_{};
+  std::array<latency_target, kernel_kind_count> targets_{};
   // Per kind: depth bound of each group of 8 trees (detail::forest_group_depths), for the walk.
   std::array<std::vector<std::uint32_t>, kernel_kind_count> depth_{};
   std::vector<golden_case> golden_;

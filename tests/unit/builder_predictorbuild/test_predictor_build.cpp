@@ -30,8 +30,9 @@ using nnmeter::kernel_kind;
 
 namespace {
 
-// A backend whose "measured" latency is a deterministic function of the graph: 5 us plus
-// 1 ms per 2 GFLOP plus 1 ms per 4 GB moved (outputs). Softmax is unsupported (as a backend
+// A backend whose "measured" latency is a deterministic function of the graph, shaped like a
+// CPU's: 1 us of fixed cost per kernel plus 10 GFLOP/s of compute plus 10 GB/s of output
+// traffic. Softmax is unsupported (as a backend
 // that lacks an op says); a configuration whose first node has more than `fail_above_cin`
 // input channels fails with a message (as a crashing runtime would).
 class cost_backend : public nnmeter::backends::backend {
@@ -75,7 +76,7 @@ class cost_backend : public nnmeter::backends::backend {
         bytes += 4.0 * static_cast<double>(s.num_elements());
     }
     nnmeter::backends::profile_result r;
-    r.latency_ms = 0.005 + flops / 2e9 + bytes / 4e9;
+    r.latency_ms = 0.001 + flops / 1e7 + bytes / 1e7;
     r.stats.min_ms = r.stats.p10_ms = r.stats.median_ms = r.stats.mean_ms = r.stats.max_ms =
         r.latency_ms;
     r.stats.runs = 1;

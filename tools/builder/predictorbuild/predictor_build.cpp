@@ -39,19 +39,6 @@ double seconds_since(clock_type::time_point t0) {
 
 std::string kind_name(nnmeter::kernel_kind k) { return std::string(nnmeter::to_string(k)); }
 
-void check_name(const std::string& name, const std::string& what) {
-  if (name.empty() || name.size() > 100 || name.front() == '.' || name.front() == '-')
-    throw nnmeter::error("build-predictor: the predictor " + what + " '" + name +
-                         "' must be 1 to 100 characters, not starting with '.' or '-'");
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-' || c == '.';
-    if (!ok)
-      throw nnmeter::error("build-predictor: the predictor " + what + " '" + name +
-                           "' may hold only letters, digits, '_', '-' and '.' (it names files)");
-  }
-}
-
 void write_text_atomically(const fs::path& file, const std::string& text) {
   std::error_code ec;
   if (file.has_parent_path()) fs::create_directories(file.parent_path(), ec);
@@ -157,7 +144,8 @@ struct kind_state {
   std::vector<kernel_config> configs;          // distinct, in the order first drawn
   std::set<std::string> seen;                  // their key()s
   std::map<std::string, std::size_t> by_key;   // key() -> index in configs
-  std::map<std::string, nnmeter::feature_vector> features;  // key() -> training features
+  std::map<std::string, training_sample> samples;  // key() -> training features and scale
+  nnmeter::latency_target target = nnmeter::latency_target::ms;
 };
 
 }  // namespace
@@ -169,6 +157,19 @@ const char* to_string(kernel_build_status s) noexcept {
     case kernel_build_status::not_started: return "not-started";
     case kernel_build_status::skipped: return "skipped";
     default: return "failed";
+  }
+}
+
+void check_predictor_name(const std::string& name, const std::string& what) {
+  if (name.empty() || name.size() > 100 || name.front() == '.' || name.front() == '-')
+    throw nnmeter::error("build-predictor: the predictor " + what + " '" + name +
+                         "' must be 1 to 100 characters, not starting with '.' or '-'");
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok)
+      throw nnmeter::error("build-predictor: the predictor " + what + " '" + name +
+                           "' may hold only letters, digits, '_', '-' and '.' (it names files)");
   }
 }
 
@@ -206,6 +207,7 @@ std::string build_report_json(const predictor_build_report& r) {
     e["kind"] = kind_name(k.kind);
     e["status"] = to_string(k.status);
     e["block"] = k.block;
+    e["target"] = std::string(nnmeter::to_string(k.target));
     e["note"] = k.note;
     e["samples"] = k.samples;
     e["failures"] = k.failures;
@@ -258,8 +260,8 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
                            "as nn-Meter's predictors are)");
   const std::string name =
       options.name.empty() ? be.name() + "_" + ws.root.filename().string() : options.name;
-  check_name(name, "name");
-  check_name(options.version, "version");
+  check_predictor_name(name, "name");
+  check_predictor_name(options.version, "version");
 
   predictor_build_report rep;
   rep.name = name;
@@ -327,8 +329,16 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
     kind_state st;
     st.kind = kinds[ki].kind;
     st.config = kinds[ki];
+    st.target = st.config.target.value_or(default_target(st.kind, rep.features));
+    if (st.target != nnmeter::latency_target::ms && rep.features == nnmeter::feature_set::nnmeter)
+      throw config_error(ws.predictorbuild_config_file().string(),
+                         "KERNELS." + kind_name(st.kind) + ".TARGET", 0, 0,
+                         std::string(nnmeter::to_string(st.target)) +
+                             ": needs the kernels' costs, which FEATURE_SET nnmeter does not "
+                             "compute (use ms, or FEATURE_SET extended)");
     kernel_build_result res;
     res.kind = st.kind;
+    res.target = st.target;
     auto emit = [&](build_event::what w, int round, std::size_t index, std::size_t total,
                     const measure_event* m) {
       if (!options.on_event) return;
@@ -472,10 +482,12 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
           }
           continue;
         }
-        auto f = st.features.find(c.key());
-        if (f == st.features.end())
-          f = st.features.emplace(c.key(), training_features(c, rules, rep.features)).first;
-        d.add(f->second, *s->latency_ms, c.key());
+        auto f = st.samples.find(c.key());
+        if (f == st.samples.end())
+          f = st.samples
+                  .emplace(c.key(), training_sample_of(c, rules, rep.features, st.target))
+                  .first;
+        d.add(f->second.features, *s->latency_ms, c.key(), f->second.scale);
       }
       res.failures = failures;
       kr.rows = d.rows();
@@ -527,15 +539,18 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
     for (std::size_t i = 0; i < d.rows(); ++i) y.push_back(d.latency_ms(i));
     res.median_latency_ms = median_of(std::move(y));
     pred.set_forest(st.kind, tr.forest);
+    pred.set_target(st.kind, st.target);
     // Golden cases from the held-out rows (rows the forest never saw), else the first rows.
     std::vector<nnmeter::feature_vector> golden;
+    std::vector<double> golden_scales;
     const std::vector<std::size_t>& rows_for_golden = tr.split.test.empty() ? tr.split.train
                                                                              : tr.split.test;
     for (std::size_t i : rows_for_golden) {
       if (golden.size() == golden_per_kind) break;
-      golden.push_back(st.features.at(d.id(i)));
+      golden.push_back(st.samples.at(d.id(i)).features);
+      golden_scales.push_back(st.samples.at(d.id(i)).scale);
     }
-    pred.record_golden(st.kind, golden, golden_per_kind);
+    pred.record_golden(st.kind, golden, golden_per_kind, golden_scales);
     any_forest = true;
     write_collection(collection, st.kind, d, tr);
     rep.samples += d.rows();
@@ -570,6 +585,7 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
     nlohmann::ordered_json e = nlohmann::ordered_json::object();
     e["status"] = to_string(k.status);
     e["block"] = k.block;
+    e["target"] = std::string(nnmeter::to_string(k.target));
     e["samples"] = k.samples;
     e["rounds"] = k.rounds.size();
     e["median_latency_ms"] = k.median_latency_ms;
@@ -584,7 +600,10 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
   nnmeter::predictor out(final_info, rules);
   for (std::size_t i = 0; i < nnmeter::kernel_kind_count; ++i) {
     const auto k = static_cast<nnmeter::kernel_kind>(i);
-    if (const auto v = pred.forest_for(k)) out.set_forest(k, nnmeter::forest::from_view(*v));
+    if (const auto v = pred.forest_for(k)) {
+      out.set_forest(k, nnmeter::forest::from_view(*v));
+      out.set_target(k, pred.target_for(k));
+    }
   }
   for (const nnmeter::golden_case& g : pred.golden()) out.add_golden(g);
 

@@ -74,6 +74,8 @@ struct kernel_build_result {
   /// The block the kind's samples are measured as under the rules ("conv-bn-relu",
   /// "conv-relu", ...; kernel_block_for), empty when none.
   std::string block;
+  /// What its forest predicts (TARGET, or default_target).
+  nnmeter::latency_target target = nnmeter::latency_target::ms;
   /// Why skipped, failed, partial (the first failure text of a failed kind included).
   std::string note;
   std::vector<kernel_round> rounds;
@@ -179,6 +181,10 @@ struct predictor_build_report {
 [[nodiscard]] predictor_build_report build_predictor(const workspace& ws, profile_store& store,
                                                      nnmeter::backends::backend& be,
                                                      const predictor_build_options& options);
+
+/// Throws nnmeter::error unless `name` can name a predictor's files: 1 to 100 letters, digits,
+/// '_', '-', '.', not starting with '.' or '-'. `what` is "name" or "version" (in the message).
+void check_predictor_name(const std::string& name, const std::string& what);
 
 /// The store key of a sampled configuration measured as `block`: purpose kernel, kind = the
 /// kind's name, config = the canonical JSON of its parameters plus "BLOCK": block.

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include "builder/sampler/kernel_config.hpp"
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -365,22 +366,40 @@ kernel_block kernel_block_for(const kernel_config& config, const nnmeter::rule_s
                        " as one kernel: " + tried);
 }
 
-nnmeter::feature_vector training_features(const nnmeter::graph& g, const nnmeter::rule_set& rules,
-                                          kernel_kind kind, nnmeter::feature_set set) {
+training_sample training_sample_of(const nnmeter::graph& g, const nnmeter::rule_set& rules,
+                                   kernel_kind kind, nnmeter::feature_set set,
+                                   nnmeter::latency_target target) {
   // The predictor's path: detect (with costs, as predictor::predict) then features.
   const nnmeter::detection d = nnmeter::detect(g, rules);
   if (d.kernels.size() != 1 || d.kernels[0].kind != kind)
     throw nnmeter::error("training features of kind " + kind_name(kind) +
                          ": the graph must detect as exactly one " + kind_name(kind) +
                          " kernel, but gives " + kernel_list(d));
-  nnmeter::feature_vector f = nnmeter::features(d.kernels[0], set);
-  if (f.empty())
+  training_sample out;
+  out.features = nnmeter::features(d.kernels[0], set);
+  if (out.features.empty())
     throw nnmeter::error(
         "training features of kind " + kind_name(kind) + ": feature set '" +
         std::string(nnmeter::to_string(set)) + "' has no vector for kernel " + d.kernels[0].name +
         (nnmeter::feature_count(kind, set) == 0 ? " (the set does not cover the kind)"
                                                 : " (a dimension it reads is unknown)"));
-  return f;
+  // The factor nnmeter::predictor multiplies the forest's output by for this kernel.
+  out.scale = nnmeter::target_scale(target, d.kernels[0].flops, d.kernels[0].bytes);
+  if (!(out.scale > 0 && std::isfinite(out.scale)))
+    throw nnmeter::error("training features of kind " + kind_name(kind) + ": kernel " +
+                         d.kernels[0].name + " has no known work for target '" +
+                         std::string(nnmeter::to_string(target)) + "'");
+  return out;
+}
+
+training_sample training_sample_of(const kernel_config& config, const nnmeter::rule_set& rules,
+                                   nnmeter::feature_set set, nnmeter::latency_target target) {
+  return training_sample_of(kernel_block_for(config, rules).graph, rules, config.kind, set, target);
+}
+
+nnmeter::feature_vector training_features(const nnmeter::graph& g, const nnmeter::rule_set& rules,
+                                          kernel_kind kind, nnmeter::feature_set set) {
+  return training_sample_of(g, rules, kind, set, nnmeter::latency_target::ms).features;
 }
 
 nnmeter::feature_vector training_features(const kernel_config& config,

@@ -138,6 +138,25 @@ struct kernel_block {
                                                         const nnmeter::rule_set& rules,
                                                         nnmeter::feature_set set);
 
+/// A training row of a kernel as nnmeter::predictor sees it: its feature vector and the factor
+/// the predictor multiplies the forest's output by under `target` (target_scale of the
+/// detected kernel's FLOPs and bytes; 1 for ms). training_features' errors, and nnmeter::error
+/// when the kernel's work is unknown for a target that needs it.
+struct training_sample {
+  nnmeter::feature_vector features;
+  double scale = 1.0;
+};
+[[nodiscard]] training_sample training_sample_of(const nnmeter::graph& g,
+                                                 const nnmeter::rule_set& rules,
+                                                 nnmeter::kernel_kind kind,
+                                                 nnmeter::feature_set set,
+                                                 nnmeter::latency_target target);
+/// training_sample_of(kernel_block_for(config, rules).graph, rules, config.kind, set, target).
+[[nodiscard]] training_sample training_sample_of(const kernel_config& config,
+                                                 const nnmeter::rule_set& rules,
+                                                 nnmeter::feature_set set,
+                                                 nnmeter::latency_target target);
+
 /// Cost of a configuration's block (kernel_graph) as detected under nn-Meter's default rules:
 /// FLOPs (a multiply-add counts 2) and bytes moved (inputs, outputs and weights, float32).
 struct kernel_cost {

@@ -138,7 +138,9 @@ xgb_rows gather(const training_data& d, const std::vector<std::size_t>& rows,
   std::vector<double> w;
   for (std::size_t i : rows) {
     for (std::size_t j = 0; j < nf; ++j) r.x.push_back(static_cast<float>(d.row(i)[j]));
-    const double y = d.latency_ms(i);
+    // The label is what the forest predicts: the latency divided by the row's scale (1 for a
+    // forest of milliseconds); relative errors of the one are those of the other.
+    const double y = d.latency_ms(i) / d.scale(i);
     r.y.push_back(static_cast<float>(y));
     w.push_back(weighting == sample_weighting::none      ? 1.0
                 : weighting == sample_weighting::inverse ? 1.0 / y
@@ -149,7 +151,7 @@ xgb_rows gather(const training_data& d, const std::vector<std::size_t>& rows,
   double sw = 0, swy = 0;
   for (std::size_t k = 0; k < w.size(); ++k) {
     sw += w[k];
-    swy += w[k] * d.latency_ms(rows[k]);
+    swy += w[k] * d.latency_ms(rows[k]) / d.scale(rows[k]);
   }
   const double mean_w = sw / static_cast<double>(w.size());
   for (double v : w) r.w.push_back(static_cast<float>(v / mean_w));
@@ -216,7 +218,8 @@ std::vector<double> predict_rows(const nnmeter::forest& f, const training_data& 
   const nnmeter::forest_view v = f.view();
   for (std::size_t i : rows) {
     for (std::size_t j = 0; j < x.size(); ++j) x[j] = static_cast<float>(d.row(i)[j]);
-    out.push_back(static_cast<double>(nnmeter::evaluate(v, x.data())));
+    // As nnmeter::predictor does: the forest's output (float) times the row's scale.
+    out.push_back(static_cast<double>(nnmeter::evaluate(v, x.data())) * d.scale(i));
   }
   return out;
 }
@@ -229,11 +232,13 @@ std::vector<double> labels(const training_data& d, const std::vector<std::size_t
 
 }  // namespace
 
-void training_data::add(const nnmeter::feature_vector& f, double latency_ms, std::string id) {
-  add(std::vector<double>(f.begin(), f.end()), latency_ms, std::move(id));
+void training_data::add(const nnmeter::feature_vector& f, double latency_ms, std::string id,
+                        double scale) {
+  add(std::vector<double>(f.begin(), f.end()), latency_ms, std::move(id), scale);
 }
 
-void training_data::add(const std::vector<double>& f, double latency_ms, std::string id) {
+void training_data::add(const std::vector<double>& f, double latency_ms, std::string id,
+                        double scale) {
   if (f.empty())
     throw nnmeter::error("training data of kind " + kind_name(kind_) + ": row " +
                          std::to_string(rows()) + (id.empty() ? "" : " (" + id + ")") +
@@ -248,6 +253,7 @@ void training_data::add(const std::vector<double>& f, double latency_ms, std::st
   }
   features_.insert(features_.end(), f.begin(), f.end());
   latency_.push_back(latency_ms);
+  scale_.push_back(scale);
   ids_.push_back(std::move(id));
 }
 
@@ -262,6 +268,9 @@ void training_data::validate() const {
       throw nnmeter::error(where + ": " + row_name + ": latency " + number(y) +
                            " ms is not a positive finite number (a failed or unparsed "
                            "measurement is no latency)");
+    if (!(std::isfinite(scale_[i]) && scale_[i] > 0))
+      throw nnmeter::error(where + ": " + row_name + ": scale " + number(scale_[i]) +
+                           " is not a positive finite number (the kernel's work is unknown)");
     for (std::size_t j = 0; j < num_features_; ++j)
       if (!std::isfinite(row(i)[j]))
         throw nnmeter::error(where + ": " + row_name + ": feature " + std::to_string(j) + " is " +

@@ -38,8 +38,13 @@ class training_data {
 
   /// Adds a row. The first row fixes the vector length; a row of another length is refused
   /// (nnmeter::error naming the kind and the row). Values are checked by train_kernel_model.
-  void add(const nnmeter::feature_vector& features, double latency_ms, std::string id = {});
-  void add(const std::vector<double>& features, double latency_ms, std::string id = {});
+  /// `scale` is the row's nnmeter::target_scale: the forest learns latency_ms / scale and
+  /// predicts (output * scale) ms, as nnmeter::predictor does for a kind whose target is not
+  /// ms (1 = a forest of milliseconds).
+  void add(const nnmeter::feature_vector& features, double latency_ms, std::string id = {},
+           double scale = 1.0);
+  void add(const std::vector<double>& features, double latency_ms, std::string id = {},
+           double scale = 1.0);
 
   nnmeter::kernel_kind kind() const noexcept { return kind_; }
   std::size_t rows() const noexcept { return latency_.size(); }
@@ -48,6 +53,8 @@ class training_data {
   /// Row i's features (num_features() values).
   const double* row(std::size_t i) const noexcept { return features_.data() + i * num_features_; }
   double latency_ms(std::size_t i) const noexcept { return latency_[i]; }
+  /// Row i's scale (1 unless given).
+  double scale(std::size_t i) const noexcept { return scale_[i]; }
   /// Row i's id, empty when none was given.
   const std::string& id(std::size_t i) const noexcept { return ids_[i]; }
 
@@ -61,6 +68,7 @@ class training_data {
   std::size_t num_features_ = 0;
   std::vector<double> features_;
   std::vector<double> latency_;
+  std::vector<double> scale_;
   std::vector<std::string> ids_;
 };
 
@@ -170,7 +178,7 @@ struct latency_metrics {
 /// What train_kernel_model returns.
 struct train_result {
   nnmeter::kernel_kind kind = nnmeter::kernel_kind::conv_bn_relu;
-  /// The forest to ship: predicts milliseconds from the kind's feature vector (float), equal
+  /// The forest to ship: predicts milliseconds / scale from the kind's feature vector (float), equal
   /// to XGBoosterPredict on `model_json` bit for bit (checked on every row before returning).
   nnmeter::forest forest;
   /// The forest's XGBoost 1.7 JSON model (XGBoosterSaveModelToBuffer), as read into `forest`.

@@ -153,6 +153,26 @@ const std::vector<std::string>& ruletest_config::test_operators() {
   return ops;
 }
 
+nnmeter::latency_target default_target(nnmeter::kernel_kind k, nnmeter::feature_set set) {
+  using nnmeter::kernel_kind;
+  if (set == nnmeter::feature_set::nnmeter) return nnmeter::latency_target::ms;
+  switch (k) {
+    case kernel_kind::conv_bn_relu:
+    case kernel_kind::dwconv_bn_relu:
+    case kernel_kind::fc:
+    case kernel_kind::matmul:
+    case kernel_kind::se:
+    case kernel_kind::global_avgpool:
+    case kernel_kind::add:
+    case kernel_kind::addrelu:
+    case kernel_kind::sigmoid:
+    case kernel_kind::hardsigmoid:
+      return nnmeter::latency_target::ms_per_mflop;
+    default:
+      return nnmeter::latency_target::ms_per_mbyte;
+  }
+}
+
 kernel_build_config predictorbuild_config::default_kernel(nnmeter::kernel_kind k) {
   kernel_build_config c;
   c.kind = k;
@@ -886,6 +906,22 @@ const std::vector<field<kernel_build_config>>& kernel_fields() {
       };
       f.write = [](const K& c, yaml_writer& w, int indent) {
         w.line(indent, "TRAINER", to_string(c.trainer));
+      };
+      table.push_back(std::move(f));
+    }
+    {
+      field<K> f;
+      f.key = "TARGET";
+      f.comment =
+          "nnmeter: what the forest predicts: ms, ms-per-mflop or ms-per-mbyte (the latency per\n"
+          "unit of work; the predictor multiplies by the kernel's). Default: ms-per-mflop for the\n"
+          "compute-bound kinds, ms-per-mbyte for the others, ms with FEATURE_SET nnmeter.";
+      f.read = [](K& c, const reader& r, const located_value& v) {
+        c.target = *nnmeter::parse_latency_target(
+            read_choice(r, v, {"ms", "ms-per-mflop", "ms-per-mbyte"}));
+      };
+      f.write = [](const K& c, yaml_writer& w, int indent) {
+        if (c.target) w.line(indent, "TARGET", std::string(nnmeter::to_string(*c.target)));
       };
       table.push_back(std::move(f));
     }

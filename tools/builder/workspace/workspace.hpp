@@ -20,8 +20,10 @@
 #include <nnmeter/error.hpp>
 #include <nnmeter/kernels/features.hpp>
 #include <nnmeter/kernels/kernel_kind.hpp>
+#include <nnmeter/predictor/predictor.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -162,6 +164,9 @@ struct kernel_build_config {
   double error_threshold = 0.1;
   /// TRAINER (project): boosting | random-forest.
   trainer_mode trainer = trainer_mode::boosting;
+  /// TARGET (project): what the forest predicts (nnmeter::latency_target); absent =
+  /// default_target(kind, FEATURE_SET).
+  std::optional<nnmeter::latency_target> target;
   /// ROUNDS (project): boosting rounds, or trees of the random forest (default_kernel: the
   /// trainer's defaults, 400 for conv-bn-relu, dwconv-bn-relu, matmul and concat, else 200).
   int rounds = 400;
@@ -209,6 +214,12 @@ struct predictorbuild_config {
   /// default_kernel()'s values.
   static std::vector<kernel_build_config> default_kernels();
 };
+
+/// The TARGET of kind `k` when the config gives none: ms-per-mflop for the compute-bound kinds
+/// (conv-bn-relu, dwconv-bn-relu, fc, matmul, se, global-avgpool, add, addrelu, sigmoid,
+/// hardsigmoid), ms-per-mbyte for the others; ms with feature set nnmeter, which computes no
+/// kernel costs. (Chosen on this machine's XNNPACK measurements, docs/builder.md.)
+[[nodiscard]] nnmeter::latency_target default_target(nnmeter::kernel_kind k, nnmeter::feature_set set);
 
 /// A loaded workspace.
 struct workspace {
