@@ -4,13 +4,13 @@
 
 #include <nnmeter/error.hpp>
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <string>
 #include <system_error>
-
-#include <unistd.h>
 
 namespace nnmeter::builder {
 
@@ -26,16 +26,15 @@ void write_file_atomically(const fs::path& file, std::string_view text) {
   if (fs::is_directory(file, ec))
     throw nnmeter::error(file.string() + ": is a directory, not a file");
   // One temporary name per process: two writers of the same file do not share one.
-  const fs::path tmp =
-      dir / ("." + file.filename().string() + ".tmp" + std::to_string(::getpid()));
+  const fs::path tmp = dir / ("." + file.filename().string() + ".tmp" + std::to_string(::getpid()));
   {
     errno = 0;
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) {
       const int err = errno;
-      throw nnmeter::error(file.string() + ": cannot create the file" +
-                           (err != 0 ? " (" + std::string(std::strerror(err)) + ")"
-                                     : std::string()));
+      throw nnmeter::error(
+          file.string() + ": cannot create the file" +
+          (err != 0 ? " (" + std::string(std::strerror(err)) + ")" : std::string()));
     }
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
     out.close();
