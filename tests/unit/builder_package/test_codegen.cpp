@@ -204,6 +204,10 @@ TEST_CASE("codegen: the header's text") {
   CHECK(contains(h, "// golden cases:   " + std::to_string(p.golden().size()) + " (" +
                         std::to_string(expected_asserts) + " checked by static_assert;"));
 
+  // A source with a line break cannot end the comment it is in.
+  o.source = "package x\n#error injected";
+  CHECK(contains(nb::generate_predictor_header(p, o), "// source:         package x\\012#error"));
+
   o.include_guard = "UNIT_CPU_HPP";
   o.cpp_namespace = "my::devices";
   o.static_assert_cases = 0;

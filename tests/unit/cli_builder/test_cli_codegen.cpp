@@ -201,6 +201,22 @@ TEST_CASE("codegen: bad input is an error naming the file, and writes nothing") 
     CHECK(d.status == 1);
     CHECK(contains(d.output, env.tmp.file("pkg") + ": is a directory, not a file"));
   }
+  SUBCASE("a write that fails half-way (a file size limit, as a full disk would)") {
+    env.write_package();
+    const std::string old = env.tmp.write("old.hpp", "// the previous header\n");
+    // RLIMIT_FSIZE of 8 blocks with SIGXFSZ ignored: write() fails with EFBIG after a few KB.
+    const auto r = nnmeter_test::run_command(
+        "sh -c \"trap '' XFSZ; ulimit -f 8; exec " + shell_quote(NNMETER_CLI_PATH) +
+            " codegen --package " + shell_quote(env.tmp.file("pkg")) + " --out " +
+            shell_quote(old) + "\"",
+        true);
+    CHECK(r.status == 1);
+    CHECK(contains(r.output, old + ": cannot write the file ("));
+    CHECK(contains(r.output, "); it is unchanged"));
+    CHECK(read_file(old) == "// the previous header\n");
+    for (const auto& e : fs::directory_iterator(env.tmp.path()))
+      CHECK(e.path().filename().string().find(".tmp") == std::string::npos);
+  }
   SUBCASE("bad options, found before the package is read") {
     const auto n = env.run("codegen --package " + shell_quote(env.tmp.file("nowhere")) +
                            " --namespace std::x --out " + shell_quote(out));

@@ -4,17 +4,39 @@
 
 #include <nnmeter/error.hpp>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <system_error>
 
 namespace nnmeter::builder {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+// Writes all of `text` to `fd`, then flushes it to the disk; the errno of the failure, or 0.
+int write_all(int fd, std::string_view text) {
+  const char* p = text.data();
+  std::size_t left = text.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  return ::fsync(fd) == 0 ? 0 : errno;
+}
+
+}  // namespace
 
 void write_file_atomically(const fs::path& file, std::string_view text) {
   std::error_code ec;
@@ -25,23 +47,19 @@ void write_file_atomically(const fs::path& file, std::string_view text) {
                          ec.message() + ")");
   if (fs::is_directory(file, ec))
     throw nnmeter::error(file.string() + ": is a directory, not a file");
-  // One temporary name per process: two writers of the same file do not share one.
+  // One temporary name per process: two writers of the same file do not share one. The data
+  // reaches the disk (fsync) before the rename makes it the file, so that after a crash the
+  // file is the old one or the new one, never a truncated new one.
   const fs::path tmp = dir / ("." + file.filename().string() + ".tmp" + std::to_string(::getpid()));
-  {
-    errno = 0;
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) {
-      const int err = errno;
-      throw nnmeter::error(
-          file.string() + ": cannot create the file" +
-          (err != 0 ? " (" + std::string(std::strerror(err)) + ")" : std::string()));
-    }
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.close();
-    if (!out) {
-      fs::remove(tmp, ec);
-      throw nnmeter::error(file.string() + ": cannot write the file (disk full?); it is unchanged");
-    }
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw nnmeter::error(file.string() + ": cannot create the file (" + errno_text(errno) + ")");
+  const int err = write_all(fd, text);
+  const int close_err = ::close(fd) == 0 ? 0 : errno;
+  if (err != 0 || close_err != 0) {
+    fs::remove(tmp, ec);
+    throw nnmeter::error(file.string() + ": cannot write the file (" +
+                         errno_text(err != 0 ? err : close_err) + "); it is unchanged");
   }
   fs::rename(tmp, file, ec);
   if (ec) {

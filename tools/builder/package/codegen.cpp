@@ -418,7 +418,7 @@ std::string generate_predictor_header(const nnmeter::predictor& p, const codegen
   banner_line(h, "feature set:", std::string(nnmeter::to_string(info.features)));
   banner_line(h, "format version:",
               std::to_string(NNMETER_PREDICTOR_FORMAT) + " (nnmeter predictor format)");
-  if (!o.source.empty()) banner_line(h, "source:", o.source);
+  if (!o.source.empty()) banner_line(h, "source:", escape(o.source));  // no line break
   banner_line(h, "namespace:", ns);
   for (const kind_forest& f : forests)
     banner_line(h, &f == &forests.front() ? "kernel models:" : "",
