@@ -33,6 +33,7 @@
 #include <nnmeter/forest/forest.hpp>
 #include <nnmeter/forest/evaluate.hpp>
 #include <nnmeter/forest/evaluate_batch.hpp>
+#include <nnmeter/forest/forest_blob.hpp>
 
 #include <nnmeter/predictor/predictor.hpp>
 

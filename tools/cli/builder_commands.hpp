@@ -39,6 +39,10 @@ command add_unregister_command(CLI::App& app);
 /// [--verbose] [--json]`: builder_package.cpp.
 command add_predict_command(CLI::App& app);
 
+/// `nnmeter codegen (--predictor NAME [--predictor-version V] | --package DIR) --out FILE.hpp
+/// [--namespace NS] [--include-guard MACRO] [--static-asserts N]`: builder_codegen.cpp.
+command add_codegen_command(CLI::App& app);
+
 /// `nnmeter --list-predictors`: prints `[Predictor] <name>: version=<v>` per registered
 /// predictor (builder_package.cpp); returns the exit code.
 int list_predictors();

@@ -141,6 +141,7 @@ int main(int argc, char** argv) {
   const nnmeter_cli::command reg = nnmeter_cli::add_register_command(app);
   const nnmeter_cli::command unreg = nnmeter_cli::add_unregister_command(app);
   const nnmeter_cli::command predict = nnmeter_cli::add_predict_command(app);
+  const nnmeter_cli::command codegen = nnmeter_cli::add_codegen_command(app);
 
   CLI11_PARSE(app, argc, argv);
   if (!list && app.get_subcommands().empty()) {
@@ -160,6 +161,7 @@ int main(int argc, char** argv) {
     if (reg.app->parsed()) return reg.run();
     if (unreg.app->parsed()) return unreg.run();
     if (predict.app->parsed()) return predict.run();
+    if (codegen.app->parsed()) return codegen.run();
   } catch (const nnmeter::error& e) {
     std::cerr << "nnmeter: error: " << e.what() << "\n";
     return 1;

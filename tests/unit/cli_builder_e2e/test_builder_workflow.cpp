@@ -1,10 +1,12 @@
 // The builder's whole workflow through the nnmeter program on this machine's CPU (XNNPACK),
 // on a small budget: create -> connect -> detect-rules -> build-predictor -> register ->
-// --list-predictors -> predict, with a hermetic registry (NNMETER_CONFIG_DIR). Slow (a few
-// minutes): run in one CI configuration only (label cli_builder_e2e).
+// --list-predictors -> predict -> codegen -> compile the header -> the embedded predictor
+// predicts what the registered one did, with a hermetic registry (NNMETER_CONFIG_DIR). Slow (a
+// few minutes): run in one CI configuration only (label cli_builder_e2e).
 // SPDX-License-Identifier: MIT
 #include <doctest/doctest.h>
 
+#include "support/embedded_program.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 
@@ -62,7 +64,7 @@ nlohmann::json json_of(const nnmeter_test::command_result& r) {
 
 }  // namespace
 
-TEST_CASE("builder workflow on XNNPACK: create, connect, detect-rules, build-predictor, register, predict") {
+TEST_CASE("builder workflow on XNNPACK: create, connect, detect-rules, build-predictor, register, predict, codegen") {
   const workflow_env env;
   const auto created = env.run("create --xnnpack-workspace " + shell_quote(env.ws));
   INFO(created.output);
@@ -160,4 +162,25 @@ TEST_CASE("builder workflow on XNNPACK: create, connect, detect-rules, build-pre
   CHECK(pj.at("kernels_without_model").get<int>() > 0);
   const auto text = env.run("predict --predictor e2e_cpu --nnmeter-ir " + shell_quote(mobilenet));
   CHECK(contains(text.output, "[RESULT] predict latency for " + mobilenet + ": "));
+
+  // codegen: the registered predictor as a header; a program built with it predicts the same
+  // model, bit for bit, with the package gone (it reads no file but the model).
+  const std::string header = env.tmp.file("e2e_cpu.hpp");
+  const auto cg = env.run("codegen --predictor e2e_cpu --out " + shell_quote(header));
+  INFO(cg.output);
+  REQUIRE(cg.status == 0);
+  const nnmeter_test::command_result compiled =
+      nnmeter_test::build_embedded_program(env.tmp.path(), header, "nnmeter_devices::e2e_cpu");
+  INFO(compiled.output);
+  REQUIRE(compiled.status == 0);
+  const fs::path package = fs::path(env.ws) / "predictor_build" / "results" / "e2e_cpu";
+  REQUIRE(fs::is_regular_file(package / "manifest.json"));
+  fs::remove_all(package);
+  const auto embedded = nnmeter_test::run_command(
+      shell_quote(env.tmp.file("embedded")) + " " + shell_quote(mobilenet), true);
+  INFO(embedded.output);
+  REQUIRE(embedded.status == 0);
+  std::size_t constexpr_checked = 0;
+  CHECK(nnmeter_test::compare_with_predict_json(embedded.output, pj, constexpr_checked) == "");
+  CHECK(constexpr_checked == pj.at("kernels_predicted").get<std::size_t>());
 }

@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: MIT
 #include "builder/package/registry.hpp"
 
+#include "builder/package/atomic_file.hpp"
+
 #include <nnmeter/io/json.hpp>
 
 #include <yaml-cpp/yaml.h>
@@ -105,29 +107,6 @@ void emit_meta(YAML::Emitter& out, const predictor_meta& m, const fs::path& base
   out << YAML::EndMap;
 }
 
-void write_atomically(const fs::path& file, const std::string& text) {
-  std::error_code ec;
-  const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
-  fs::create_directories(dir, ec);
-  if (ec) throw nnmeter::error(dir.string() + ": cannot create the folder (" + ec.message() + ")");
-  const fs::path tmp = dir / ("." + file.filename().string() + ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw nnmeter::error(tmp.string() + ": cannot create the file");
-    out << text;
-    out.close();
-    if (!out) {
-      fs::remove(tmp, ec);
-      throw nnmeter::error(file.string() + ": cannot write the file (disk full?); it is unchanged");
-    }
-  }
-  fs::rename(tmp, file, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw nnmeter::error(file.string() + ": cannot replace the file (" + ec.message() + ")");
-  }
-}
-
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> d(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) d[j] = j;
@@ -187,7 +166,7 @@ void write_predictor_meta(const predictor_meta& m, const fs::path& file) {
                        "`nnmeter register --predictor " + file.filename().string() + "`");
   out << YAML::Newline;
   emit_meta(out, m, fs::absolute(file).parent_path());
-  write_atomically(file, std::string(out.c_str()) + "\n");
+  write_file_atomically(file, std::string(out.c_str()) + "\n");
 }
 
 predictor_meta meta_of_package(const fs::path& package_dir, const std::string& category) {
@@ -331,7 +310,7 @@ void predictor_registry::save() const {
   out << YAML::BeginMap << YAML::Key << "predictors" << YAML::Value << YAML::BeginSeq;
   for (const predictor_meta& m : entries_) emit_meta(out, m, {});
   out << YAML::EndSeq << YAML::EndMap;
-  write_atomically(file_, std::string(out.c_str()) + "\n");
+  write_file_atomically(file_, std::string(out.c_str()) + "\n");
 }
 
 }  // namespace nnmeter::builder
