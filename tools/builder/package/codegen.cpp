@@ -213,29 +213,31 @@ void banner_line(std::string& out, const char* label, const std::string& value) 
   out += "// " + l + value + "\n";
 }
 
-// Node visits of nnmeter::evaluate's walk for features x: trees go in groups of 8 that step
-// together until the deepest of them reaches its leaf, the rest one by one. A bound on the work
-// of a static_assert, which the compilers limit (clang: -fconstexpr-steps, 1048576 by default).
-std::size_t walk_visits(const nnmeter::forest_view& v, const nnmeter::feature_vector& x) {
-  auto leaf_depth = [&](std::size_t t) {
-    std::size_t n = v.tree_begin(t);
-    std::size_t depth = 0;
-    while (v.left[n] >= 0) {
-      const float xv = static_cast<float>(x[v.feature[n]]);
-      const bool right = std::isnan(xv) ? v.default_left[n] == 0 : !(xv < v.split_value[n]);
-      n = static_cast<std::size_t>(v.left[n]) + (right ? 1 : 0);
-      ++depth;
+// The most node visits nnmeter::evaluate's walk can make on forest v, whatever the features:
+// trees go in groups of 8 that step together until the deepest of them is on its leaf, the
+// others one by one. A bound on the work of a static_assert, which the compilers limit (clang:
+// -fconstexpr-steps, 1048576 by default). Children come after their parents (validated), so one
+// pass gives every node's depth.
+std::size_t max_walk_visits(const nnmeter::forest_view& v) {
+  std::vector<std::size_t> depth(v.num_nodes, 0);
+  for (std::size_t n = 0; n < v.num_nodes; ++n)
+    if (v.left[n] >= 0) {
+      const auto l = static_cast<std::size_t>(v.left[n]);
+      depth[l] = depth[l + 1] = depth[n] + 1;
     }
-    return depth;
+  auto tree_depth = [&](std::size_t t) {
+    std::size_t d = 0;
+    for (std::size_t n = v.tree_begin(t); n < v.tree_end(t); ++n) d = std::max(d, depth[n]);
+    return d;
   };
   std::size_t visits = 0;
   std::size_t t = 0;
   for (; v.num_features != 0 && t + 8 <= v.num_trees; t += 8) {
     std::size_t deepest = 0;
-    for (std::size_t k = t; k < t + 8; ++k) deepest = std::max(deepest, leaf_depth(k));
+    for (std::size_t k = t; k < t + 8; ++k) deepest = std::max(deepest, tree_depth(k));
     visits += 8 * (deepest + 1);
   }
-  for (; t < v.num_trees; ++t) visits += leaf_depth(t) + 1;
+  for (; t < v.num_trees; ++t) visits += tree_depth(t) + 1;
   return visits;
 }
 
@@ -246,8 +248,9 @@ constexpr std::size_t static_assert_max_visits = 50000;
 struct kind_forest {
   nnmeter::kernel_kind kind;
   nnmeter::forest_view view;
-  bool blob = false;         // stored as a blob, not as constexpr arrays
-  std::size_t asserted = 0;  // golden cases checked by a static_assert
+  bool blob = false;           // stored as a blob, not as constexpr arrays
+  std::size_t asserted = 0;    // golden cases checked by a static_assert
+  std::size_t max_visits = 0;  // max_walk_visits(view)
 };
 
 void append_tables(std::string& h, const kind_forest& f) {
@@ -353,7 +356,7 @@ std::string generate_predictor_header(const nnmeter::predictor& p, const codegen
       if (const nnmeter::forest_check c = nnmeter::validate(*v); !c)
         throw nnmeter::error(who + ": the forest of kind '" + std::string(nnmeter::to_string(k)) +
                              "' is invalid: " + nnmeter::describe(c, *v));
-      forests.push_back({k, *v, false, 0});
+      forests.push_back({k, *v, false, 0, max_walk_visits(*v)});
     }
   }
   if (forests.empty()) throw nnmeter::error(who + ": the predictor has no forest");
@@ -392,8 +395,7 @@ std::string generate_predictor_header(const nnmeter::predictor& p, const codegen
     if (!std::isfinite(g.latency_ms))
       throw nnmeter::error(who + ": golden case " + std::to_string(i) + ": latency is not finite");
     kind_forest& f = forest_of(g.kind);
-    if (!f.blob && f.asserted < o.static_assert_cases &&
-        walk_visits(f.view, g.features) <= static_assert_max_visits) {
+    if (!f.blob && f.asserted < o.static_assert_cases && f.max_visits <= static_assert_max_visits) {
       ++f.asserted;
       asserted[i] = true;
       ++asserted_total;
