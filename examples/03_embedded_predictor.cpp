@@ -22,17 +22,21 @@ using nnmeter::kernel_kind;
 // norm and hardswish (one conv-bn-relu kernel under these fusion rules), as the predictor's
 // feature set describes it (nnmeter::features, the extended set): input height, width and
 // channels, output channels, kernel, strides, dilation, groups, bytes per element, MFLOPs, MB
-// moved.
+// moved. Its work (kernel::flops, kernel::bytes) is read when a kind's forest predicts per MFLOP
+// or per MB moved (package format 2); this predictor's forests predict milliseconds.
 constexpr nnmeter::feature_vector stem{
     224, 224, 3, 16, 3, 3, 2, 2, 1, 1, 4, 12.04224, 1.4068480000000001};
+constexpr double stem_flops = 12042240, stem_bytes = 1406848;
 // The same convolution with twice the output channels.
 constexpr nnmeter::feature_vector wide_stem{
     224, 224, 3, 32, 3, 3, 2, 2, 1, 1, 4, 24.084479999999999, 2.2115840000000002};
 
 // Evaluated by the compiler: the embedded forests are constexpr.
-constexpr double stem_ms = *example_cpu::kernel_latency_ms(kernel_kind::conv_bn_relu, stem);
+constexpr double stem_ms =
+    *example_cpu::kernel_latency_ms(kernel_kind::conv_bn_relu, stem, stem_flops, stem_bytes);
 static_assert(stem_ms > 0.0, "a convolution takes time");
-static_assert(*example_cpu::kernel_latency_ms(kernel_kind::conv_bn_relu, wide_stem) > stem_ms,
+static_assert(*example_cpu::kernel_latency_ms(kernel_kind::conv_bn_relu, wide_stem, 24084480,
+                                              2211584) > stem_ms,
               "twice the output channels take longer");
 
 }  // namespace
@@ -71,7 +75,7 @@ int main() {
   // The static_assert's vector is the stem kernel's, and the compiler's latency is the program's.
   const nnmeter::kernel& first = r.detected.kernels.front();
   const nnmeter::feature_vector f = nnmeter::features(first, example_cpu::manifest.features);
-  bool same = f.size() == stem.size();
+  bool same = f.size() == stem.size() && first.flops == stem_flops && first.bytes == stem_bytes;
   for (std::size_t i = 0; same && i < f.size(); ++i) same = f[i] == stem[i];
   std::printf(
       "stem: features as in the static_assert: %s; compile time %.4f ms, run time %.4f ms: %s\n",

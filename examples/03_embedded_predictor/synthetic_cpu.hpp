@@ -4,7 +4,7 @@
 // device:         "synthetic roofline (not a measured device)"
 // backend:        "synthetic"
 // feature set:    extended
-// format version: 1 (nnmeter predictor format)
+// format version: 2 (nnmeter predictor format)
 // source:         package synthetic_cpu
 // namespace:      example_cpu
 // kernel models:  conv-bn-relu: 40 trees, 600 nodes, 13 features
@@ -28,12 +28,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <utility>
 
-static_assert(NNMETER_PREDICTOR_FORMAT == 1,
-              "generated for nnmeter predictor format 1: regenerate it with `nnmeter codegen`");
+static_assert(NNMETER_PREDICTOR_FORMAT == 2,
+              "generated for nnmeter predictor format 2: regenerate it with `nnmeter codegen`");
 
 namespace example_cpu {
 
@@ -46,7 +47,7 @@ struct manifest_info {
   nnmeter::feature_set features;  ///< the feature vectors its forests read
   std::string_view protocol_json;  ///< measurement protocol (JSON text; empty: unknown)
   std::string_view build_json;     ///< the builder's record (JSON text; empty: unknown)
-  int format_version;              ///< NNMETER_PREDICTOR_FORMAT of the package
+  int format_version;              ///< the predictor format the header was made for
 };
 inline constexpr manifest_info manifest{
     {"synthetic_cpu", 13},
@@ -56,7 +57,7 @@ inline constexpr manifest_info manifest{
     nnmeter::feature_set::extended,
     {"", 0},
     {"", 0},
-    1};
+    2};
 
 // ---- fusion rules (nn-Meter's BF_<op>_<op> and MON entries, in the package's order)
 inline constexpr std::size_t fusion_rule_count = 85;
@@ -1316,8 +1317,8 @@ inline constexpr nnmeter::kernel_kind kernel_kinds[] = {
     nnmeter::kernel_kind::fc,nnmeter::kernel_kind::global_avgpool,nnmeter::kernel_kind::hswish,
     nnmeter::kernel_kind::relu,nnmeter::kernel_kind::se,nnmeter::kernel_kind::add};
 
-/// The constexpr forest of kind k; nullptr when the predictor has no model for k or keeps
-/// it in a blob.
+/// The constexpr forest of kind k; nullptr when the predictor has no model for k or
+/// keeps it in a blob.
 constexpr const nnmeter::forest_view* forest_for(nnmeter::kernel_kind k) noexcept {
   switch (k) {
     case nnmeter::kernel_kind::conv_bn_relu: return &conv_bn_relu_forest;
@@ -1332,14 +1333,33 @@ constexpr const nnmeter::forest_view* forest_for(nnmeter::kernel_kind k) noexcep
   }
 }
 
+/// What the forest of kind k predicts: milliseconds, or milliseconds per unit of work,
+/// which the predictor multiplies by the kernel's (nnmeter::target_scale).
+constexpr nnmeter::latency_target target_for(nnmeter::kernel_kind k) noexcept {
+  switch (k) {
+    default: return nnmeter::latency_target::ms;
+  }
+}
+
 /// Latency (ms) of a kernel of kind k whose feature vector is f (nnmeter::features(kernel,
-/// manifest.features)): exactly what make_predictor() predicts for it. Usable in constant
-/// expressions; empty when forest_for(k) is nullptr or f is not as long as its forest reads.
-constexpr std::optional<double> kernel_latency_ms(nnmeter::kernel_kind k,
-                                                  const nnmeter::feature_vector& f) noexcept {
+/// manifest.features)) and whose work is flops and bytes (kernel::flops, kernel::bytes; read
+/// only when target_for(k) is not ms): exactly what make_predictor() predicts for it. Usable in
+/// constant expressions; empty when forest_for(k) is nullptr, f is not as long as its forest
+/// reads, or the target needs a work that was not given.
+constexpr std::optional<double> kernel_latency_ms(
+    nnmeter::kernel_kind k, const nnmeter::feature_vector& f,
+    double flops = std::numeric_limits<double>::quiet_NaN(),
+    double bytes = std::numeric_limits<double>::quiet_NaN()) noexcept {
   const nnmeter::forest_view* v = forest_for(k);
   if (v == nullptr || f.empty() || f.size() != v->num_features) return std::nullopt;
-  return static_cast<double>(nnmeter::evaluate(*v, f.data()));
+  // The work the target needs must be known; checked by comparison, since a NaN produced by
+  // arithmetic ends a constant evaluation under clang.
+  const nnmeter::latency_target t = target_for(k);
+  if ((t == nnmeter::latency_target::ms_per_mflop && !(flops == flops)) ||
+      (t == nnmeter::latency_target::ms_per_mbyte && !(bytes == bytes)))
+    return std::nullopt;
+  const double scale = nnmeter::target_scale(t, flops, bytes);
+  return static_cast<double>(nnmeter::evaluate(*v, f.data())) * scale;
 }
 
 // ---- golden cases: the latencies (ms) the forests gave when the package was written
@@ -1348,6 +1368,7 @@ struct golden_row {
   std::uint32_t first;  ///< index of its first feature in tables::golden_features
   std::uint32_t count;  ///< number of features
   double latency_ms;
+  double scale;  ///< the factor the forest's output was multiplied by (target_scale)
 };
 namespace tables {
 inline constexpr double golden_features[] = {
@@ -1379,91 +1400,124 @@ inline constexpr double golden_features[] = {
     108.0,108.0,4.0,0x1.5ad106ee30caap-8,0x1.61e4f765fd8aep-6};
 }  // namespace tables
 inline constexpr golden_row golden_cases[] = {
-    {nnmeter::kernel_kind::conv_bn_relu, 0, 13, 0x1.39994ep-9},
-    {nnmeter::kernel_kind::conv_bn_relu, 13, 13, 0x1.7b1a98p-7},
-    {nnmeter::kernel_kind::conv_bn_relu, 26, 13, 0x1.1b88aep-4},
-    {nnmeter::kernel_kind::conv_bn_relu, 39, 13, 0x1.3848a6p-4},
-    {nnmeter::kernel_kind::dwconv_bn_relu, 52, 13, 0x1.326ddep-9},
-    {nnmeter::kernel_kind::dwconv_bn_relu, 65, 13, 0x1.c871bep-9},
-    {nnmeter::kernel_kind::dwconv_bn_relu, 78, 13, 0x1.00d252p-7},
-    {nnmeter::kernel_kind::dwconv_bn_relu, 91, 13, 0x1.639f5p-3},
-    {nnmeter::kernel_kind::fc, 104, 6, 0x1.7f317cp-4},
-    {nnmeter::kernel_kind::fc, 110, 6, 0x1.3fefd4p-2},
-    {nnmeter::kernel_kind::fc, 116, 6, 0x1.296384p-1},
-    {nnmeter::kernel_kind::fc, 122, 6, 0x1.a38186p+0},
-    {nnmeter::kernel_kind::relu, 128, 7, 0x1.1f0f12p-9},
-    {nnmeter::kernel_kind::relu, 135, 7, 0x1.e7574cp-8},
-    {nnmeter::kernel_kind::relu, 142, 7, 0x1.018ebp-6},
-    {nnmeter::kernel_kind::relu, 149, 7, 0x1.45d84ep-8},
-    {nnmeter::kernel_kind::add, 156, 7, 0x1.29e204p-8},
-    {nnmeter::kernel_kind::add, 163, 7, 0x1.22f4ep-9},
-    {nnmeter::kernel_kind::add, 170, 7, 0x1.361c22p-3},
-    {nnmeter::kernel_kind::add, 177, 7, 0x1.6ab614p-5},
-    {nnmeter::kernel_kind::hswish, 184, 7, 0x1.96a03p-7},
-    {nnmeter::kernel_kind::hswish, 191, 7, 0x1.b7d3aap-3},
-    {nnmeter::kernel_kind::hswish, 198, 7, 0x1.ad896p+0},
-    {nnmeter::kernel_kind::hswish, 205, 7, 0x1.c3ddbp+0},
-    {nnmeter::kernel_kind::se, 212, 7, 0x1.0ed6d8p-1},
-    {nnmeter::kernel_kind::se, 219, 7, 0x1.c1c372p-8},
-    {nnmeter::kernel_kind::se, 226, 7, 0x1.8ad72p-3},
-    {nnmeter::kernel_kind::se, 233, 7, 0x1.e8bdfap-8},
-    {nnmeter::kernel_kind::global_avgpool, 240, 7, 0x1.3d838ap-9},
-    {nnmeter::kernel_kind::global_avgpool, 247, 7, 0x1.5b9baap-9},
-    {nnmeter::kernel_kind::global_avgpool, 254, 7, 0x1.19c482p-9},
-    {nnmeter::kernel_kind::global_avgpool, 261, 7, 0x1.318fd8p-9},
+    {nnmeter::kernel_kind::conv_bn_relu, 0, 13, 0x1.39994ep-9, 1.0},
+    {nnmeter::kernel_kind::conv_bn_relu, 13, 13, 0x1.7b1a98p-7, 1.0},
+    {nnmeter::kernel_kind::conv_bn_relu, 26, 13, 0x1.1b88aep-4, 1.0},
+    {nnmeter::kernel_kind::conv_bn_relu, 39, 13, 0x1.3848a6p-4, 1.0},
+    {nnmeter::kernel_kind::dwconv_bn_relu, 52, 13, 0x1.326ddep-9, 1.0},
+    {nnmeter::kernel_kind::dwconv_bn_relu, 65, 13, 0x1.c871bep-9, 1.0},
+    {nnmeter::kernel_kind::dwconv_bn_relu, 78, 13, 0x1.00d252p-7, 1.0},
+    {nnmeter::kernel_kind::dwconv_bn_relu, 91, 13, 0x1.639f5p-3, 1.0},
+    {nnmeter::kernel_kind::fc, 104, 6, 0x1.7f317cp-4, 1.0},
+    {nnmeter::kernel_kind::fc, 110, 6, 0x1.3fefd4p-2, 1.0},
+    {nnmeter::kernel_kind::fc, 116, 6, 0x1.296384p-1, 1.0},
+    {nnmeter::kernel_kind::fc, 122, 6, 0x1.a38186p+0, 1.0},
+    {nnmeter::kernel_kind::relu, 128, 7, 0x1.1f0f12p-9, 1.0},
+    {nnmeter::kernel_kind::relu, 135, 7, 0x1.e7574cp-8, 1.0},
+    {nnmeter::kernel_kind::relu, 142, 7, 0x1.018ebp-6, 1.0},
+    {nnmeter::kernel_kind::relu, 149, 7, 0x1.45d84ep-8, 1.0},
+    {nnmeter::kernel_kind::add, 156, 7, 0x1.29e204p-8, 1.0},
+    {nnmeter::kernel_kind::add, 163, 7, 0x1.22f4ep-9, 1.0},
+    {nnmeter::kernel_kind::add, 170, 7, 0x1.361c22p-3, 1.0},
+    {nnmeter::kernel_kind::add, 177, 7, 0x1.6ab614p-5, 1.0},
+    {nnmeter::kernel_kind::hswish, 184, 7, 0x1.96a03p-7, 1.0},
+    {nnmeter::kernel_kind::hswish, 191, 7, 0x1.b7d3aap-3, 1.0},
+    {nnmeter::kernel_kind::hswish, 198, 7, 0x1.ad896p+0, 1.0},
+    {nnmeter::kernel_kind::hswish, 205, 7, 0x1.c3ddbp+0, 1.0},
+    {nnmeter::kernel_kind::se, 212, 7, 0x1.0ed6d8p-1, 1.0},
+    {nnmeter::kernel_kind::se, 219, 7, 0x1.c1c372p-8, 1.0},
+    {nnmeter::kernel_kind::se, 226, 7, 0x1.8ad72p-3, 1.0},
+    {nnmeter::kernel_kind::se, 233, 7, 0x1.e8bdfap-8, 1.0},
+    {nnmeter::kernel_kind::global_avgpool, 240, 7, 0x1.3d838ap-9, 1.0},
+    {nnmeter::kernel_kind::global_avgpool, 247, 7, 0x1.5b9baap-9, 1.0},
+    {nnmeter::kernel_kind::global_avgpool, 254, 7, 0x1.19c482p-9, 1.0},
+    {nnmeter::kernel_kind::global_avgpool, 261, 7, 0x1.318fd8p-9, 1.0},
 };
-static_assert(nnmeter::evaluate(conv_bn_relu_forest, tables::golden_features + 0) ==
+static_assert(static_cast<float>(static_cast<double>(nnmeter::evaluate(
+                  conv_bn_relu_forest, tables::golden_features + 0)) *
+                                     golden_cases[0].scale) ==
                   static_cast<float>(golden_cases[0].latency_ms),
               "golden case 0 (conv-bn-relu) does not reproduce");
-static_assert(nnmeter::evaluate(conv_bn_relu_forest, tables::golden_features + 13) ==
+static_assert(static_cast<float>(static_cast<double>(nnmeter::evaluate(
+                  conv_bn_relu_forest, tables::golden_features + 13)) *
+                                     golden_cases[1].scale) ==
                   static_cast<float>(golden_cases[1].latency_ms),
               "golden case 1 (conv-bn-relu) does not reproduce");
-static_assert(nnmeter::evaluate(dwconv_bn_relu_forest, tables::golden_features + 52) ==
+static_assert(static_cast<float>(static_cast<double>(nnmeter::evaluate(
+                  dwconv_bn_relu_forest, tables::golden_features + 52)) *
+                                     golden_cases[4].scale) ==
                   static_cast<float>(golden_cases[4].latency_ms),
               "golden case 4 (dwconv-bn-relu) does not reproduce");
-static_assert(nnmeter::evaluate(dwconv_bn_relu_forest, tables::golden_features + 65) ==
+static_assert(static_cast<float>(static_cast<double>(nnmeter::evaluate(
+                  dwconv_bn_relu_forest, tables::golden_features + 65)) *
+                                     golden_cases[5].scale) ==
                   static_cast<float>(golden_cases[5].latency_ms),
               "golden case 5 (dwconv-bn-relu) does not reproduce");
-static_assert(nnmeter::evaluate(fc_forest, tables::golden_features + 104) ==
+static_assert(static_cast<float>(static_cast<double>(nnmeter::evaluate(
+                  fc_forest, tables::golden_features + 104)) *
+                                     golden_cases[8].scale) ==
                   static_cast<float>(golden_cases[8].latency_ms),
               "golden case 8 (fc) does not reproduce");
-static_assert(nnmeter::evaluate(fc_forest, tables::golden_features + 110) ==
+static_assert(static_cast<float>(static_cast<double>(nnmeter::evaluate(
+                  fc_forest, tables::golden_features + 110)) *
+                                     golden_cases[9].scale) ==
                   static_cast<float>(golden_cases[9].latency_ms),
               "golden case 9 (fc) does not reproduce");
-static_assert(nnmeter::evaluate(relu_forest, tables::golden_features + 128) ==
+static_assert(static_cast<float>(static_cast<double>(nnmeter::evaluate(
+                  relu_forest, tables::golden_features + 128)) *
+                                     golden_cases[12].scale) ==
                   static_cast<float>(golden_cases[12].latency_ms),
               "golden case 12 (relu) does not reproduce");
-static_assert(nnmeter::evaluate(relu_forest, tables::golden_features + 135) ==
+static_assert(static_cast<float>(static_cast<double>(nnmeter::evaluate(
+                  relu_forest, tables::golden_features + 135)) *
+                                     golden_cases[13].scale) ==
                   static_cast<float>(golden_cases[13].latency_ms),
               "golden case 13 (relu) does not reproduce");
-static_assert(nnmeter::evaluate(add_forest, tables::golden_features + 156) ==
+static_assert(static_cast<float>(static_cast<double>(nnmeter::evaluate(
+                  add_forest, tables::golden_features + 156)) *
+                                     golden_cases[16].scale) ==
                   static_cast<float>(golden_cases[16].latency_ms),
               "golden case 16 (add) does not reproduce");
-static_assert(nnmeter::evaluate(add_forest, tables::golden_features + 163) ==
+static_assert(static_cast<float>(static_cast<double>(nnmeter::evaluate(
+                  add_forest, tables::golden_features + 163)) *
+                                     golden_cases[17].scale) ==
                   static_cast<float>(golden_cases[17].latency_ms),
               "golden case 17 (add) does not reproduce");
-static_assert(nnmeter::evaluate(hswish_forest, tables::golden_features + 184) ==
+static_assert(static_cast<float>(static_cast<double>(nnmeter::evaluate(
+                  hswish_forest, tables::golden_features + 184)) *
+                                     golden_cases[20].scale) ==
                   static_cast<float>(golden_cases[20].latency_ms),
               "golden case 20 (hswish) does not reproduce");
-static_assert(nnmeter::evaluate(hswish_forest, tables::golden_features + 191) ==
+static_assert(static_cast<float>(static_cast<double>(nnmeter::evaluate(
+                  hswish_forest, tables::golden_features + 191)) *
+                                     golden_cases[21].scale) ==
                   static_cast<float>(golden_cases[21].latency_ms),
               "golden case 21 (hswish) does not reproduce");
-static_assert(nnmeter::evaluate(se_forest, tables::golden_features + 212) ==
+static_assert(static_cast<float>(static_cast<double>(nnmeter::evaluate(
+                  se_forest, tables::golden_features + 212)) *
+                                     golden_cases[24].scale) ==
                   static_cast<float>(golden_cases[24].latency_ms),
               "golden case 24 (se) does not reproduce");
-static_assert(nnmeter::evaluate(se_forest, tables::golden_features + 219) ==
+static_assert(static_cast<float>(static_cast<double>(nnmeter::evaluate(
+                  se_forest, tables::golden_features + 219)) *
+                                     golden_cases[25].scale) ==
                   static_cast<float>(golden_cases[25].latency_ms),
               "golden case 25 (se) does not reproduce");
-static_assert(nnmeter::evaluate(global_avgpool_forest, tables::golden_features + 240) ==
+static_assert(static_cast<float>(static_cast<double>(nnmeter::evaluate(
+                  global_avgpool_forest, tables::golden_features + 240)) *
+                                     golden_cases[28].scale) ==
                   static_cast<float>(golden_cases[28].latency_ms),
               "golden case 28 (global-avgpool) does not reproduce");
-static_assert(nnmeter::evaluate(global_avgpool_forest, tables::golden_features + 247) ==
+static_assert(static_cast<float>(static_cast<double>(nnmeter::evaluate(
+                  global_avgpool_forest, tables::golden_features + 247)) *
+                                     golden_cases[29].scale) ==
                   static_cast<float>(golden_cases[29].latency_ms),
               "golden case 29 (global-avgpool) does not reproduce");
 
-/// The embedded predictor: the rules, the forests and the golden cases above. Forests with
-/// constexpr tables are views of them (no copy); blob forests are decoded here, so keep
-/// the predictor rather than making one per prediction. make_predictor().verify().ok().
+/// The embedded predictor: the rules, the forests, their targets and the golden cases
+/// above. Forests with constexpr tables are views of them (no copy); blob forests are
+/// decoded here, so keep the predictor rather than making one per prediction.
+/// make_predictor().verify().ok() holds.
 inline nnmeter::predictor make_predictor() {
   nnmeter::predictor_info info;
   info.name = std::string(manifest.name);
@@ -1488,6 +1542,7 @@ inline nnmeter::predictor make_predictor() {
     for (std::uint32_t i = 0; i < g.count; ++i)
       c.features.push_back(tables::golden_features[g.first + i]);
     c.latency_ms = g.latency_ms;
+    c.scale = g.scale;
     p.add_golden(std::move(c));
   }
   return p;

@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
     std::printf("model %a %zu %zu\n", r.latency_ms, r.predicted, r.unpredicted);
     for (std::size_t i = 0; i < r.kernels.size(); ++i) {
       const nnmeter::kernel& k = r.detected.kernels[i];
-      const auto c = emb::kernel_latency_ms(k.kind, nnmeter::features(k, emb::manifest.features));
+      const auto c = emb::kernel_latency_ms(k.kind, nnmeter::features(k, emb::manifest.features),
+                                            k.flops, k.bytes);
       char cx[64] = "none";
       if (c) std::snprintf(cx, sizeof cx, "%a", *c);
       std::printf("kernel %zu %s %s %a %s\n", i, std::string(nnmeter::to_string(k.kind)).c_str(),

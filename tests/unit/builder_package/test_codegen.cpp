@@ -53,8 +53,8 @@ std::string error_of(const nnmeter::predictor& p, const nb::codegen_options& o =
 }
 
 // A predictor of random forests over the kernels of MobileNetV3 (extended features): thresholds
-// from the kernels' own feature values, so their walks take both branches; golden cases from
-// the same kernels.
+// from the kernels' own feature values, so their walks take both branches; conv-bn-relu and
+// dwconv-bn-relu predict per MFLOP and per MB; golden cases from the same kernels.
 nnmeter::predictor random_predictor(std::size_t trees, int depth) {
   nnmeter::predictor_info info;
   info.name = "random cpu/1";  // not an identifier: the default namespace maps it
@@ -73,7 +73,17 @@ nnmeter::predictor random_predictor(std::size_t trees, int depth) {
     if (rows.empty() || rows.front().empty()) continue;
     const auto nf = static_cast<std::uint32_t>(rows.front().size());
     p.set_forest(k, nnmeter_test::random_forest(rng, trees, nf, depth, rows));
-    p.record_golden(k, rows, 3);
+    // Two kinds predict per unit of work (package format 2): the predictor scales their output
+    // by the kernel's MFLOPs or MB, golden cases included.
+    const nnmeter::latency_target t =
+        k == nnmeter::kernel_kind::conv_bn_relu     ? nnmeter::latency_target::ms_per_mflop
+        : k == nnmeter::kernel_kind::dwconv_bn_relu ? nnmeter::latency_target::ms_per_mbyte
+                                                    : nnmeter::latency_target::ms;
+    p.set_target(k, t);
+    std::vector<double> scales;
+    for (const nnmeter::kernel& kn : d.kernels)
+      if (kn.kind == k) scales.push_back(nnmeter::target_scale(t, kn.flops, kn.bytes));
+    p.record_golden(k, rows, 3, scales);
   }
   return p;
 }
@@ -197,8 +207,10 @@ TEST_CASE("codegen: the header's text") {
     expected_asserts += n < 2 ? n : 2;
   }
   std::size_t asserts = 0;
-  for (std::size_t i = h.find("static_assert(nnmeter::evaluate("); i != std::string::npos;
-       i = h.find("static_assert(nnmeter::evaluate(", i + 1))
+  const std::string golden_assert =
+      "static_assert(static_cast<float>(static_cast<double>(nnmeter::evaluate(";
+  for (std::size_t i = h.find(golden_assert); i != std::string::npos;
+       i = h.find(golden_assert, i + 1))
     ++asserts;
   CHECK(asserts == expected_asserts);
   CHECK(contains(h, "// golden cases:   " + std::to_string(p.golden().size()) + " (" +
@@ -216,7 +228,7 @@ TEST_CASE("codegen: the header's text") {
   CHECK(g.substr(g.size() - 25) == "\n#endif  // UNIT_CPU_HPP\n");
   CHECK(!contains(g, "#pragma once"));
   CHECK(contains(g, "namespace my::devices {\n"));
-  CHECK(!contains(g, "static_assert(nnmeter::evaluate("));
+  CHECK(!contains(g, "static_assert(static_cast<float>"));
 }
 
 TEST_CASE("codegen: literals are exact for every float") {
@@ -334,6 +346,12 @@ TEST_CASE("codegen: round trip of large random forests, constexpr tables and blo
   CHECK(contains(h, "namespace blobs {"));
   CHECK(contains(h, "namespace tables::"));
   CHECK(contains(h, "nnmeter_devices::random_cpu_1"));
+  CHECK(contains(h,
+                 "case nnmeter::kernel_kind::conv_bn_relu: return "
+                 "nnmeter::latency_target::ms_per_mflop;"));
+  CHECK(contains(h,
+                 "p.set_target(nnmeter::kernel_kind::dwconv_bn_relu, "
+                 "nnmeter::latency_target::ms_per_mbyte);"));
   CHECK(contains(h, "{\"a \\\"quoted\\\" device\\011with a tab\", 28}"));
   CHECK(round_trip(tmp, tmp.file("pkg"), o) > 0);
 }
@@ -361,27 +379,33 @@ TEST_CASE("codegen: the header compiles warning-free with g++ and clang++, C++17
         f && f->num_nodes <= conv_nodes)
       o.constexpr_node_budget += f->num_nodes;
   nb::write_predictor_header(p, tmp.file("matrix.hpp"), o);
-  // A kernel latency in a static_assert: the first golden case of conv-bn-relu, through
-  // kernel_latency_ms and a feature_vector built in a constant expression.
-  const nnmeter::golden_case* g = nullptr;
-  for (const nnmeter::golden_case& c : p.golden())
-    if (c.kind == nnmeter::kernel_kind::conv_bn_relu && g == nullptr) g = &c;
-  REQUIRE(g != nullptr);
+  // A kernel latency in a static_assert: MobileNetV3's first conv-bn-relu kernel, whose forest
+  // predicts per MFLOP, through kernel_latency_ms with its features and work; without the work
+  // it has no latency, and a kind without a model has none either.
+  const nnmeter::prediction pred = p.predict(nnmeter::io::load_nnmeter_ir(mobilenet));
+  std::size_t first_conv = pred.kernels.size();
+  for (std::size_t i = pred.kernels.size(); i-- > 0;)
+    if (pred.detected.kernels[i].kind == nnmeter::kernel_kind::conv_bn_relu) first_conv = i;
+  REQUIRE(first_conv < pred.kernels.size());
+  const nnmeter::kernel& k = pred.detected.kernels[first_conv];
   std::string fv;
-  for (double x : g->features) fv += (fv.empty() ? "" : ", ") + nnmeter_test::hex(x);
-  const std::string src =
-      tmp.write("use.cpp",
-                "#include \"matrix.hpp\"\n"
-                "constexpr nnmeter::feature_vector conv{" +
-                    fv +
-                    "};\n"
-                    "static_assert(matrix::kernel_latency_ms(nnmeter::kernel_kind::conv_bn_relu, "
-                    "conv) == " +
-                    nnmeter_test::hex(g->latency_ms) +
-                    ", \"embedded latency\");\n"
-                    "static_assert(!matrix::kernel_latency_ms(nnmeter::kernel_kind::other, conv), "
-                    "\"no model\");\n"
-                    "int main() { return matrix::make_predictor().verify().ok() ? 0 : 1; }\n");
+  for (double x : nnmeter::features(k, p.info().features))
+    fv += (fv.empty() ? "" : ", ") + nnmeter_test::hex(x);
+  const std::string src = tmp.write(
+      "use.cpp",
+      "#include \"matrix.hpp\"\n"
+      "constexpr nnmeter::feature_vector conv{" +
+          fv +
+          "};\n"
+          "static_assert(matrix::kernel_latency_ms(nnmeter::kernel_kind::conv_bn_relu, conv, " +
+          nnmeter_test::hex(k.flops) + ", " + nnmeter_test::hex(k.bytes) +
+          ") == " + nnmeter_test::hex(pred.kernels[first_conv].latency_ms) +
+          ", \"embedded latency\");\n"
+          "static_assert(!matrix::kernel_latency_ms(nnmeter::kernel_kind::conv_bn_relu, "
+          "conv), \"no work given\");\n"
+          "static_assert(!matrix::kernel_latency_ms(nnmeter::kernel_kind::other, conv), "
+          "\"no model\");\n"
+          "int main() { return matrix::make_predictor().verify().ok() ? 0 : 1; }\n");
   const std::vector<nnmeter_test::cxx_compiler> matrix = nnmeter_test::compiler_matrix();
   REQUIRE(!matrix.empty());
   for (const nnmeter_test::cxx_compiler& c : matrix) {

@@ -195,6 +195,17 @@ std::string kind_ident(nnmeter::kernel_kind k) {
 
 std::string kind_enum(nnmeter::kernel_kind k) { return "nnmeter::kernel_kind::" + kind_ident(k); }
 
+std::string target_enum(nnmeter::latency_target t) {
+  switch (t) {
+    case nnmeter::latency_target::ms:
+      return "nnmeter::latency_target::ms";
+    case nnmeter::latency_target::ms_per_mflop:
+      return "nnmeter::latency_target::ms_per_mflop";
+    default:
+      return "nnmeter::latency_target::ms_per_mbyte";
+  }
+}
+
 const char* obey_enum(nnmeter::rule_obey o) {
   switch (o) {
     case nnmeter::rule_obey::yes:
@@ -248,6 +259,7 @@ constexpr std::size_t static_assert_max_visits = 50000;
 struct kind_forest {
   nnmeter::kernel_kind kind;
   nnmeter::forest_view view;
+  nnmeter::latency_target target = nnmeter::latency_target::ms;
   bool blob = false;           // stored as a blob, not as constexpr arrays
   std::size_t asserted = 0;    // golden cases checked by a static_assert
   std::size_t max_visits = 0;  // max_walk_visits(view)
@@ -356,7 +368,7 @@ std::string generate_predictor_header(const nnmeter::predictor& p, const codegen
       if (const nnmeter::forest_check c = nnmeter::validate(*v); !c)
         throw nnmeter::error(who + ": the forest of kind '" + std::string(nnmeter::to_string(k)) +
                              "' is invalid: " + nnmeter::describe(c, *v));
-      forests.push_back({k, *v, false, 0, max_walk_visits(*v)});
+      forests.push_back({k, *v, p.target_for(k), false, 0, max_walk_visits(*v)});
     }
   }
   if (forests.empty()) throw nnmeter::error(who + ": the predictor has no forest");
@@ -426,7 +438,11 @@ std::string generate_predictor_header(const nnmeter::predictor& p, const codegen
     banner_line(h, &f == &forests.front() ? "kernel models:" : "",
                 std::string(nnmeter::to_string(f.kind)) + ": " + std::to_string(f.view.num_trees) +
                     " trees, " + std::to_string(f.view.num_nodes) + " nodes, " +
-                    std::to_string(f.view.num_features) + " features" + (f.blob ? " (blob)" : ""));
+                    std::to_string(f.view.num_features) + " features" +
+                    (f.target != nnmeter::latency_target::ms
+                         ? ", target " + std::string(nnmeter::to_string(f.target))
+                         : std::string()) +
+                    (f.blob ? " (blob)" : ""));
   banner_line(h, "nodes:",
               std::to_string(total_nodes) + " in all, " + std::to_string(blob_nodes) +
                   " of them in blobs (decoded by make_predictor())");
@@ -444,7 +460,7 @@ std::string generate_predictor_header(const nnmeter::predictor& p, const codegen
     h += "#ifndef " + o.include_guard + "\n#define " + o.include_guard + "\n";
   }
   h += "\n#include <nnmeter.hpp>\n\n#include <cstddef>\n#include <cstdint>\n#include <optional>\n"
-       "#include <string>\n#include <string_view>\n#include <utility>\n\n";
+       "#include <limits>\n#include <string>\n#include <string_view>\n#include <utility>\n\n";
   h += "static_assert(NNMETER_PREDICTOR_FORMAT == " + std::to_string(NNMETER_PREDICTOR_FORMAT) +
        ",\n              \"generated for nnmeter predictor format " +
        std::to_string(NNMETER_PREDICTOR_FORMAT) + ": regenerate it with `nnmeter codegen`\");\n\n";
@@ -460,7 +476,7 @@ std::string generate_predictor_header(const nnmeter::predictor& p, const codegen
        "  nnmeter::feature_set features;  ///< the feature vectors its forests read\n"
        "  std::string_view protocol_json;  ///< measurement protocol (JSON text; empty: unknown)\n"
        "  std::string_view build_json;     ///< the builder's record (JSON text; empty: unknown)\n"
-       "  int format_version;              ///< NNMETER_PREDICTOR_FORMAT of the package\n"
+       "  int format_version;              ///< the predictor format the header was made for\n"
        "};\n";
   h += "inline constexpr manifest_info manifest{\n    " + string_view_init(info.name) + ",\n    " +
        string_view_init(info.version) + ",\n    " + string_view_init(info.device) + ",\n    " +
@@ -515,29 +531,45 @@ std::string generate_predictor_header(const nnmeter::predictor& p, const codegen
     append_list(h, kinds);
     h += ";\n\n";
   }
-  h +=
-      "/// The constexpr forest of kind k; nullptr when the predictor has no model for k or keeps\n"
-      "/// it in a blob.\n";
+  h += "/// The constexpr forest of kind k; nullptr when the predictor has no model for k or\n"
+       "/// keeps it in a blob.\n";
   h += "constexpr const nnmeter::forest_view* forest_for(nnmeter::kernel_kind k) noexcept {\n";
   h += "  switch (k) {\n";
   for (const kind_forest& f : forests)
     if (!f.blob)
       h += "    case " + kind_enum(f.kind) + ": return &" + kind_ident(f.kind) + "_forest;\n";
   h += "    default: return nullptr;\n  }\n}\n\n";
+  h += "/// What the forest of kind k predicts: milliseconds, or milliseconds per unit of work,\n"
+       "/// which the predictor multiplies by the kernel's (nnmeter::target_scale).\n";
+  h += "constexpr nnmeter::latency_target target_for(nnmeter::kernel_kind k) noexcept {\n";
+  h += "  switch (k) {\n";
+  for (const kind_forest& f : forests)
+    if (f.target != nnmeter::latency_target::ms)
+      h += "    case " + kind_enum(f.kind) + ": return " + target_enum(f.target) + ";\n";
+  h += "    default: return nnmeter::latency_target::ms;\n  }\n}\n\n";
   h +=
-      "/// Latency (ms) of a kernel of kind k whose feature vector is f "
-      "(nnmeter::features(kernel,\n"
-      "/// manifest.features)): exactly what make_predictor() predicts for it. Usable in constant\n"
-      "/// expressions; empty when forest_for(k) is nullptr or f is not as long as its forest "
-      "reads.\n";
-  h += "constexpr std::optional<double> kernel_latency_ms(nnmeter::kernel_kind k,\n"
-       "                                                  const nnmeter::feature_vector& f) "
-       "noexcept "
-       "{\n"
-       "  const nnmeter::forest_view* v = forest_for(k);\n"
-       "  if (v == nullptr || f.empty() || f.size() != v->num_features) return std::nullopt;\n"
-       "  return static_cast<double>(nnmeter::evaluate(*v, f.data()));\n"
-       "}\n\n";
+      R"(/// Latency (ms) of a kernel of kind k whose feature vector is f (nnmeter::features(kernel,
+/// manifest.features)) and whose work is flops and bytes (kernel::flops, kernel::bytes; read
+/// only when target_for(k) is not ms): exactly what make_predictor() predicts for it. Usable in
+/// constant expressions; empty when forest_for(k) is nullptr, f is not as long as its forest
+/// reads, or the target needs a work that was not given.
+constexpr std::optional<double> kernel_latency_ms(
+    nnmeter::kernel_kind k, const nnmeter::feature_vector& f,
+    double flops = std::numeric_limits<double>::quiet_NaN(),
+    double bytes = std::numeric_limits<double>::quiet_NaN()) noexcept {
+  const nnmeter::forest_view* v = forest_for(k);
+  if (v == nullptr || f.empty() || f.size() != v->num_features) return std::nullopt;
+  // The work the target needs must be known; checked by comparison, since a NaN produced by
+  // arithmetic ends a constant evaluation under clang.
+  const nnmeter::latency_target t = target_for(k);
+  if ((t == nnmeter::latency_target::ms_per_mflop && !(flops == flops)) ||
+      (t == nnmeter::latency_target::ms_per_mbyte && !(bytes == bytes)))
+    return std::nullopt;
+  const double scale = nnmeter::target_scale(t, flops, bytes);
+  return static_cast<double>(nnmeter::evaluate(*v, f.data())) * scale;
+}
+
+)";
 
   // ---- golden cases
   h += "// ---- golden cases: the latencies (ms) the forests gave when the package was written\n";
@@ -546,6 +578,7 @@ std::string generate_predictor_header(const nnmeter::predictor& p, const codegen
        "  std::uint32_t first;  ///< index of its first feature in tables::golden_features\n"
        "  std::uint32_t count;  ///< number of features\n"
        "  double latency_ms;\n"
+       "  double scale;  ///< the factor the forest's output was multiplied by (target_scale)\n"
        "};\n";
   {
     std::vector<std::string> feats;
@@ -563,25 +596,35 @@ std::string generate_predictor_header(const nnmeter::predictor& p, const codegen
     for (std::size_t i = 0; i < golden.size(); ++i)
       h += "    {" + kind_enum(golden[i].kind) + ", " + std::to_string(first[i]) + ", " +
            std::to_string(golden[i].features.size()) + ", " + double_literal(golden[i].latency_ms) +
-           "},\n";
+           ", " + double_literal(golden[i].scale) + "},\n";
     h += "};\n";
     for (std::size_t i = 0; i < golden.size(); ++i) {
       if (!asserted[i]) continue;
       const std::string idx = std::to_string(i);
-      h += "static_assert(nnmeter::evaluate(" + kind_ident(golden[i].kind) +
-           "_forest, tables::golden_features + " + std::to_string(first[i]) +
-           ") ==\n                  static_cast<float>(golden_cases[" + idx +
-           "].latency_ms),\n              \"golden case " + idx + " (" +
-           std::string(nnmeter::to_string(golden[i].kind)) + ") does not reproduce\");\n";
+      // verify()'s test: the forest's output times the case's scale, as a float.
+      h += "static_assert(static_cast<float>(static_cast<double>(nnmeter::evaluate(\n"
+           "                  " +
+           kind_ident(golden[i].kind) + "_forest, tables::golden_features + " +
+           std::to_string(first[i]) +
+           ")) *\n"
+           "                                     golden_cases[" +
+           idx +
+           "].scale) ==\n"
+           "                  static_cast<float>(golden_cases[" +
+           idx +
+           "].latency_ms),\n"
+           "              \"golden case " +
+           idx + " (" + std::string(nnmeter::to_string(golden[i].kind)) +
+           ") does not reproduce\");\n";
     }
   }
   h += "\n";
 
   // ---- make_predictor
-  h += "/// The embedded predictor: the rules, the forests and the golden cases above. Forests "
-       "with\n"
-       "/// constexpr tables are views of them (no copy); blob forests are decoded here, so keep\n"
-       "/// the predictor rather than making one per prediction. make_predictor().verify().ok().\n";
+  h += "/// The embedded predictor: the rules, the forests, their targets and the golden cases\n"
+       "/// above. Forests with constexpr tables are views of them (no copy); blob forests are\n"
+       "/// decoded here, so keep the predictor rather than making one per prediction.\n"
+       "/// make_predictor().verify().ok() holds.\n";
   h += "inline nnmeter::predictor make_predictor() {\n";
   h += "  nnmeter::predictor_info info;\n"
        "  info.name = std::string(manifest.name);\n"
@@ -607,12 +650,16 @@ std::string generate_predictor_header(const nnmeter::predictor& p, const codegen
          float_literal(f.view.base_score) + ",\n" + "                                          \"" +
          escape(ns) + "::blobs::" + kind_ident(f.kind) + "\"));\n";
   }
+  for (const kind_forest& f : forests)
+    if (f.target != nnmeter::latency_target::ms)
+      h += "  p.set_target(" + kind_enum(f.kind) + ", " + target_enum(f.target) + ");\n";
   h += "  for (const golden_row& g : golden_cases) {\n"
        "    nnmeter::golden_case c;\n"
        "    c.kind = g.kind;\n"
        "    for (std::uint32_t i = 0; i < g.count; ++i)\n"
        "      c.features.push_back(tables::golden_features[g.first + i]);\n"
        "    c.latency_ms = g.latency_ms;\n"
+       "    c.scale = g.scale;\n"
        "    p.add_golden(std::move(c));\n"
        "  }\n"
        "  return p;\n"
