@@ -3023,12 +3023,26 @@ inline std::string node_where(const node& n) {
          ")";
 }
 
+// The shape of operand `k` of node `id`: the output of its producer. graph::validate lets a
+// producer without output shapes pass (graphs under construction have none), so an operand
+// whose producer declares no such output is refused here, naming both nodes.
+inline const tensor_shape& operand_shape(const graph& g, node_index id, std::size_t k) {
+  const node& n = g[id];
+  const tensor_ref r = n.inputs[k];
+  const node& p = g[r.node];
+  if (r.output >= p.output_shapes.size())
+    throw graph_error(node_where(n) + ": operand " + std::to_string(k) + " is output " +
+                      std::to_string(r.output) + " of '" + p.name + "', which declares " +
+                      std::to_string(p.output_shapes.size()) + " output shape(s)");
+  return p.output_shapes[r.output];
+}
+
 // The operand shapes of node `id`: its producers' outputs, then the declared shapes of
 // constant operands that are not graph nodes (nn-Meter IR's scalars).
 inline void operand_shapes(const graph& g, node_index id, std::vector<tensor_shape>& in) {
   const node& n = g[id];
   in.clear();
-  for (const tensor_ref& r : n.inputs) in.push_back(g[r.node].output_shapes[r.output]);
+  for (std::size_t k = 0; k < n.inputs.size(); ++k) in.push_back(operand_shape(g, id, k));
   for (std::size_t i = n.inputs.size(); i < n.input_shapes.size(); ++i)
     in.push_back(n.input_shapes[i]);
 }
@@ -3137,8 +3151,7 @@ inline void use_operand_shapes(graph& g) {
   for (node_index id = 0; id < g.num_nodes(); ++id) {
     node& n = g.mutable_node(id);
     for (std::size_t i = 0; i < n.inputs.size(); ++i) {
-      const tensor_ref r = n.inputs[i];
-      const tensor_shape s = g[r.node].output_shapes[r.output];
+      const tensor_shape s = detail::operand_shape(g, id, i);
       if (i < n.input_shapes.size())
         n.input_shapes[i] = s;
       else

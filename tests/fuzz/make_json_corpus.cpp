@@ -205,6 +205,12 @@ void ir_seeds(writer& w) {
 "b": {"inbounds": ["a"], "attr": {"type": "Relu"}}})");
   w.put("e_dtype_string.json",
         R"({"x": {"inbounds": [], "attr": {"type": "Placeholder", "dtype": "STRING"}}})");
+  // Fuzzer finding: a node read by another whose 'output_shape' key is misspelled (it declares
+  // no output) was indexed past its empty output list (tests/unit/io_json_strict/test_ir_fields.cpp).
+  w.put("e_no_output_shape.json", R"({"x": {"inbounds": [], "attr": {"type": "Placeholder",
+"outptu_shape": [[1, 8, 8, 4]]}},
+"c": {"inbounds": ["x"], "attr": {"type": "Conv2D", "input_shape": [[1, 8, 8, 4]],
+"output_shape": [[1, 8, 8, 4]], "attr": {"ks": [3, 3], "strides": [1, 1], "padding": "SAME"}}}})");
   w.put("e_reserved_key.json", R"({"x": {"inbounds": [], "attr": {"type": "Relu",
 "attr": {"nnmeter:parameter_inbounds": 5}}}})");
 }

@@ -184,14 +184,21 @@ inline void reconcile_nnmeter_ir_shapes(graph& g, const std::string& src,
     }
   }
 
+  // Every inbound is a declared output: a node read by another must declare its
+  // 'output_shape' (everything below reads the producers' outputs).
+  for (node_index i = 0; i < n_nodes; ++i)
+    for (const tensor_ref& r : g[i].inputs)
+      if (r.output >= g[r.node].output_shapes.size())
+        throw graph_error(src + ": " + nnmeter::detail::node_where(g[i]) + ": inbound '" +
+                          g.name(r.node) +
+                          "' declares no output shape ('output_shape' is missing or empty)");
+
   // Missing input shapes are the producers' declared outputs.
   for (node_index i = 0; i < n_nodes; ++i) {
     node& n = g.mutable_node(i);
     for (std::size_t k = n.input_shapes.size(); k < n.inputs.size(); ++k) {
       const tensor_ref r = n.inputs[k];
-      n.input_shapes.push_back(r.output < g[r.node].output_shapes.size()
-                                   ? g[r.node].output_shapes[r.output]
-                                   : tensor_shape{});
+      n.input_shapes.push_back(g[r.node].output_shapes[r.output]);
     }
   }
 

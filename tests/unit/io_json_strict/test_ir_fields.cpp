@@ -166,6 +166,31 @@ TEST_CASE("record and attr fields of the wrong type are errors naming the node")
   check_message(ir_error(R"({"": {"inbounds": [], "attr": {"type": "Relu"}}})"), {"a node has an empty name"});
 }
 
+TEST_CASE("a node another reads must declare its output shape") {
+  // Fuzzer finding (fuzz_ir_import, CI run of fuzz.ir_import_short): a Placeholder whose
+  // 'output_shape' key is misspelled was indexed past its (empty) output list by the shape
+  // reconciliation; seed tests/fuzz/corpus/ir_import/e_no_output_shape.json.
+  const std::string conv = R"("c": {"inbounds": ["x"], "attr": {"type": "Conv2D",
+      "input_shape": [[1, 8, 8, 4]], "output_shape": [[1, 8, 8, 4]],
+      "attr": {"ks": [3, 3], "strides": [1, 1], "padding": "SAME"}}})";
+  for (const std::string& x : {std::string(R"({"type": "Placeholder"})"),
+                               std::string(R"({"type": "Placeholder", "output_shape": []})"),
+                               std::string(R"({"type": "Placeholder", "outptu_shape": [[1, 8, 8, 4]]})")}) {
+    const std::string text = R"({"x": {"inbounds": [], "attr": )" + x + "},\n" + conv + "}";
+    CAPTURE(text);
+    check_message(ir_graph_error(text),
+                  {"t.json: node 'c' (Conv2D): inbound 'x' declares no output shape "
+                   "('output_shape' is missing or empty)"});
+  }
+  // Also when the reader is a node the shape rules skip (a graph input with an inbound), and
+  // when the node without a shape is not an input.
+  check_message(
+      ir_graph_error(R"({"x": {"inbounds": [], "attr": {"type": "Placeholder", "output_shape": [[1, 4]]}},
+"r": {"inbounds": ["x"], "attr": {"type": "Relu", "input_shape": [[1, 4]]}},
+"y": {"inbounds": ["r"], "attr": {"type": "Placeholder", "output_shape": [[1, 4]]}}})"),
+      {"t.json: node 'y' (Placeholder): inbound 'r' declares no output shape"});
+}
+
 TEST_CASE("quirks the reader tolerates are warnings of import_nnmeter_ir") {
   SUBCASE("attr.name that differs from the key, unknown keys") {
     const nnmeter::io::ir_import_result r = nnmeter::io::import_nnmeter_ir(

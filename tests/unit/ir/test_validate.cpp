@@ -352,6 +352,39 @@ TEST_SUITE("validate") {
                     graph_error);
   }
 
+  TEST_CASE("an operand whose producer declares no such output is an error, not a read") {
+    // graph::validate lets a node without output shapes pass; validate(), rederive_shapes and
+    // use_operand_shapes must not read past its outputs (fuzz_ir_import finding).
+    graph g;
+    add(g, "x", op_kind::input, {}, {});
+    node r;
+    r.name = "r";
+    r.op = op_kind::relu;
+    r.type = "Relu";
+    r.inputs = {tensor_ref{0, 0}};
+    r.input_shapes = {{1, 4}};
+    r.output_shapes = {{1, 4}};
+    g.add_node(std::move(r));
+    CHECK_NOTHROW(g.validate());
+    const std::string expected =
+        "node 'r' (Relu): operand 0 is output 0 of 'x', which declares 0 output shape(s)";
+    CHECK(error_of(g) == expected);
+    std::string re;
+    try {
+      (void)nnmeter::rederive_shapes(g, [](const graph&, const nnmeter::shape_conflict&) { return true; });
+    } catch (const graph_error& e) {
+      re = e.what();
+    }
+    CHECK(re == expected);
+    std::string uo;
+    try {
+      nnmeter::use_operand_shapes(g);
+    } catch (const graph_error& e) {
+      uo = e.what();
+    }
+    CHECK(uo == expected);
+  }
+
   TEST_CASE("large graphs validate in linear time (10^5-node chain, 10^5 readers of one tensor)") {
     graph chain;
     tensor_ref x = input(chain, "x", {1, 4, 4, 4});
