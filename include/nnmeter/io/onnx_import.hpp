@@ -1124,6 +1124,74 @@ class importer {
     }
   }
 
+  // ONNX 1.12's convPoolShapeInference (Conv, ConvInteger, QLinearConv, MaxPool, AveragePool,
+  // LpPool) finds the residual of an auto_pad padding by subtracting the stride from the input
+  // dim one stride at a time: dim / stride steps, about 0.5 s for a dim of 2^31-1 and stride 2,
+  // and no end for an inferred dim near 2^60 (a fuzz_onnx_import finding). The copy of the node
+  // given to ONNX (`c`) gets the pads that loop would give, computed here with %, in place of
+  // its auto_pad, so that ONNX takes its explicit-pads path and infers the same shape. Nodes
+  // ONNX refuses before that loop (attribute lists of the wrong length, a weight without
+  // static spatial dims) are left as they are.
+  void explicit_auto_pads(onnx::NodeProto& c) const {
+    const std::string& op = c.op_type();
+    const bool conv = op == "Conv" || op == "ConvInteger" || op == "QLinearConv";
+    if (!conv && op != "MaxPool" && op != "AveragePool" && op != "LpPool") return;
+    if (!default_domain(c)) return;
+    const onnx::AttributeProto* ap = find_attr(c, "auto_pad");
+    if (ap == nullptr || ap->s() == "VALID" || find_attr(c, "pads") != nullptr) return;
+    const tensor_info* x = find_info(in_name(c, 0));
+    if (x == nullptr || !x->rank_known || x->dims.size() < 3) return;
+    const std::size_t n = x->dims.size() - 2;
+    const auto list = [&](const char* name) {
+      std::optional<std::vector<i64>> v = attr_ints(c, name);
+      if (!v && find_attr(c, name) == nullptr) v = std::vector<i64>(n, 1);
+      return v;
+    };
+    const std::optional<std::vector<i64>> strides = list("strides");
+    const std::optional<std::vector<i64>> dilations = list("dilations");
+    std::optional<std::vector<i64>> kernel = attr_ints(c, "kernel_shape");
+    if (!kernel && conv && find_attr(c, "kernel_shape") == nullptr) {
+      const tensor_info* w = find_info(in_name(c, op == "QLinearConv" ? 3 : 1));
+      if (w == nullptr || !w->rank_known || w->dims.size() != n + 2) return;
+      kernel = std::vector<i64>(w->dims.begin() + 2, w->dims.end());
+    }
+    if (!strides || !dilations || !kernel || strides->size() != n || dilations->size() != n ||
+        kernel->size() != n)
+      return;
+    for (std::size_t i = 0; i < n; ++i)
+      if ((*kernel)[i] < 1 || (*kernel)[i] > tensor_shape::max_dim || (*dilations)[i] < 1 ||
+          (*dilations)[i] > tensor_shape::max_dim || (*strides)[i] < 1)
+        return;  // check_attribute_values() refuses these; ONNX returns early on unknown dims
+    const std::string mode = ap->s();
+    std::vector<i64> pads(2 * n, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+      const i64 stride = (*strides)[i];
+      const i64 d = x->dims[2 + i];
+      if (stride > 1 && d < 0) continue;  // unknown dim: ONNX leaves this axis unpadded
+      const i64 residual = stride > 1 ? d % stride : 0;
+      const i64 effective_kernel = ((*kernel)[i] - 1) * (*dilations)[i] + 1;
+      const i64 total = std::max<i64>(0, effective_kernel - (residual == 0 ? stride : residual));
+      const i64 small = total / 2;
+      if (mode == "SAME_UPPER") {
+        pads[i] = small;
+        pads[i + n] = total - small;
+      } else if (mode == "SAME_LOWER") {
+        pads[i] = total - small;
+        pads[i + n] = small;
+      }
+    }
+    auto* attrs = c.mutable_attribute();
+    for (int k = 0; k < attrs->size(); ++k)
+      if (attrs->Get(k).name() == "auto_pad") {
+        attrs->DeleteSubrange(k, 1);
+        break;
+      }
+    onnx::AttributeProto* p = c.add_attribute();
+    p->set_name("pads");
+    p->set_type(onnx::AttributeProto::INTS);
+    for (i64 v : pads) p->add_ints(v);
+  }
+
   /// `inputs`: the infos of n's inputs when the caller has them (inputs_of), else nullptr.
   void infer_node(const onnx::NodeProto& n, const input_list* inputs) {
     const input_list in = inputs != nullptr ? *inputs : inputs_of(n);
@@ -1165,7 +1233,9 @@ class importer {
     for (const std::string& s : refs)
       if (!s.empty() && added.count(s) == 0 && info_.count(s) != 0 && added.insert(s).second)
         add_known(s, sg, max_values);
-    *sg.add_node() = n;
+    onnx::NodeProto& copy = *sg.add_node();
+    copy = n;
+    explicit_auto_pads(copy);
     try {
       onnx::shape_inference::InferShapes(&sg, opsets_, onnx::OpSchemaRegistry::Instance(),
                                          onnx::ShapeInferenceOptions(false, 0, false), functions_);

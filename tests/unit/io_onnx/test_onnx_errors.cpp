@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <random>
 #include <string>
@@ -271,4 +272,79 @@ TEST_CASE("absurd window attributes are rejected with the node's name") {
   b.weight("w", {2, 1, 3, 3});
   attr(b.node("Conv", {"x", "w"}, {"y"}, "conv_9"), "group", std::int64_t{-2});
   expect_error<nnmeter::parse_error>([&] { (void)b.import(); }, {"conv_9", "group"});
+}
+
+namespace {
+// Process CPU time in seconds (not wall time: a busy machine does not make the check fail).
+double cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
+}  // namespace
+
+TEST_CASE("auto_pad with a stride: ONNX 1.12's padding loop never runs on the input dims") {
+  // ONNX 1.12's convPoolShapeInference subtracts the stride from the input dim one stride at a
+  // time to find an auto_pad padding: dim / stride steps. fuzz_onnx_import found a Pad whose
+  // pads make a dim near 2^60 in front of such a Conv (seed
+  // tests/fuzz/corpus/onnx_import/r_auto_pad_huge_dim.onnx): the import never ended.
+  SUBCASE("a dim of 2^59 from a Pad: the Pad's output is refused, at once") {
+    model_builder b(13);
+    b.input("x", {1, 2, 8, 8}).output("y");
+    b.ints("pads", {0, 0, std::int64_t{1} << 59, 0, 0, 0, 0, 0});
+    b.node("Pad", {"x", "pads"}, {"p"}, "pad");
+    b.weight("w", {2, 2, 3, 3});
+    auto& c = b.node("Conv", {"p", "w"}, {"y"}, "conv");
+    attr(c, "strides", {115, 1});
+    onnx_test::attr_s(c, "auto_pad", "SAME_UPPER");
+    const double t0 = cpu_seconds();
+    expect_error<nnmeter::error>([&] { (void)b.import(); },
+                                 {"test.onnx", "node 'pad' (Pad)", "above 2^31-1"});
+    CHECK(cpu_seconds() - t0 < 5.0);
+  }
+  SUBCASE("20 pools on a dim of 2^31-1: the shapes ONNX gives, without 20 x 2^30 steps") {
+    // Before: about 0.5 s of CPU per node (2^30 subtractions each; 20 distinct nodes, so the
+    // inference cache does not help).
+    const std::int64_t d = 2147483647;
+    model_builder b(13);
+    b.input("x", {1, 1, d, 1});
+    for (int k = 0; k < 20; ++k) {
+      const std::string y = "y" + std::to_string(k);
+      b.output(y);
+      auto& p = b.node("MaxPool", {"x"}, {y}, "pool_" + std::to_string(k));
+      attr(p, "kernel_shape", {1 + k, 1});
+      attr(p, "strides", {2, 1});
+      onnx_test::attr_s(p, "auto_pad", k % 2 == 0 ? "SAME_UPPER" : "SAME_LOWER");
+    }
+    const double t0 = cpu_seconds();
+    const nnmeter::io::onnx_import_result r = b.import();
+    CHECK(cpu_seconds() - t0 < 2.0);
+    for (int k = 0; k < 20; ++k)  // NHWC; SAME: ceil(d / 2)
+      CHECK(r.graph.output_shapes(id(r.graph, "pool_" + std::to_string(k)))[0] ==
+            tensor_shape{1, 1073741824, 1, 1});
+  }
+  SUBCASE("small dims: SAME_UPPER, SAME_LOWER, NOTSET with strides, dilations, weights") {
+    struct expected_case {
+      const char* mode;
+      tensor_shape pool;  // NHWC of x [1, 3, 9, 10] pooled by kernel 3x2, strides 2x3, dilations 2x1
+      tensor_shape conv;  // the same window as a Conv with weight [4, 3, 3, 2] (no kernel_shape)
+    };
+    for (const expected_case& e :
+         {expected_case{"SAME_UPPER", {1, 5, 4, 3}, {1, 5, 4, 4}},
+          expected_case{"SAME_LOWER", {1, 5, 4, 3}, {1, 5, 4, 4}},
+          expected_case{"NOTSET", {1, 3, 3, 3}, {1, 3, 3, 4}}}) {
+      CAPTURE(e.mode);
+      model_builder b(13);
+      b.input("x", {1, 3, 9, 10}).output("p").output("c");
+      auto& p = b.node("MaxPool", {"x"}, {"p"}, "pool");
+      attr(p, "kernel_shape", {3, 2});
+      attr(p, "strides", {2, 3});
+      attr(p, "dilations", {2, 1});
+      onnx_test::attr_s(p, "auto_pad", e.mode);
+      b.weight("w", {4, 3, 3, 2});
+      auto& c = b.node("Conv", {"x", "w"}, {"c"}, "conv");
+      attr(c, "strides", {2, 3});
+      attr(c, "dilations", {2, 1});
+      onnx_test::attr_s(c, "auto_pad", e.mode);
+      const nnmeter::io::onnx_import_result r = b.import();
+      CHECK(r.graph.output_shapes(id(r.graph, "pool"))[0] == e.pool);
+      CHECK(r.graph.output_shapes(id(r.graph, "conv"))[0] == e.conv);
+    }
+  }
 }
