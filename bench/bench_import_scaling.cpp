@@ -7,19 +7,33 @@
 // Cases (add new importers to import_cases() below; nothing else needs to change):
 //   ir_chain    nn-Meter IR: input -> relu -> relu -> ... (n nodes in a line)
 //   ir_fanout   nn-Meter IR: one input read by n - 1 relu nodes (one tensor, n - 1 readers)
+//   onnx_chain  ONNX (opset 13): graph input x [1, 8, 8, 16] -> Relu -> Relu -> ... (n Relu
+//               nodes; x is a graph input, not a node, so the graph has n + 1 nodes)
+//   onnx_fanout ONNX (opset 13): x read by n Relu nodes (n + 1 graph nodes)
+// The ONNX models are serialized once and imported from the bytes (import_onnx_from_memory:
+// protobuf parse, ONNX shape inference, the project's import), as `--onnx` reads a file.
 //
 // nnmeter-bench-optional: onnx
 //   (bench/CMakeLists.txt: nnmeter::onnx is linked when it exists and NNMETER_BENCH_HAVE_ONNX
 //   says whether it does; ONNX cases go under #if NNMETER_BENCH_HAVE_ONNX.)
 //
 // Run: build/bench/bench_import_scaling [--benchmark_repetitions=3] [--benchmark_filter=ir_]
+//      build/bench/bench_import_scaling --write-models=<dir>
+//        writes every case's models to <dir>/<case>_<n><ext> (e.g. ir_chain_100000.ir.json,
+//        onnx_fanout_1000000.onnx) and exits without timing anything, so that the same models
+//        can be given to the `nnmeter` program (bench/import_peak_rss.sh measures its peak RSS).
 // SPDX-License-Identifier: MIT
 #include <nnmeter.hpp>
 #include <nnmeter/io/json.hpp>
+#if NNMETER_BENCH_HAVE_ONNX
+#include <nnmeter/io/onnx_import.hpp>
+#include <onnx/onnx_pb.h>
+#endif
 
 #include <benchmark/benchmark.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -32,10 +46,14 @@ namespace {
 /// One importer on one family of generated models.
 struct import_case {
   std::string name;
+  /// The file name extension of the model (--write-models).
+  std::string ext;
   /// The model of n nodes, as the importer reads it (file content, in memory).
   std::function<std::string(std::size_t n)> make;
-  /// Imports the model; returns the node count of the graph (checked against n).
+  /// Imports the model; returns the node count of the graph (checked against `nodes(n)`).
   std::function<std::size_t(const std::string& model)> import;
+  /// The node count the imported graph must have.
+  std::size_t (*nodes)(std::size_t n) = [](std::size_t n) { return n; };
 };
 
 // ---- nn-Meter IR ------------------------------------------------------------------------------
@@ -69,14 +87,59 @@ std::size_t import_ir(const std::string& text) {
   return g.num_nodes();
 }
 
+// ---- ONNX -------------------------------------------------------------------------------------
+
+#if NNMETER_BENCH_HAVE_ONNX
+/// n Relu nodes on x [1, 8, 8, 16], each reading the previous one (chain) or x (fan-out),
+/// serialized.
+std::string onnx_model(std::size_t n, bool fanout) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.set_producer_name("bench_import_scaling");
+  onnx::OperatorSetIdProto* o = m.add_opset_import();
+  o->set_domain("");
+  o->set_version(13);
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name(fanout ? "fanout" : "chain");
+  onnx::ValueInfoProto* x = g->add_input();
+  x->set_name("x");
+  onnx::TypeProto_Tensor* tt = x->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  for (std::int64_t d : {1, 8, 8, 16}) tt->mutable_shape()->add_dim()->set_dim_value(d);
+  for (std::size_t i = 0; i < n; ++i) {
+    onnx::NodeProto* nd = g->add_node();
+    const std::string id = std::to_string(i);
+    nd->set_name("relu_" + id);
+    nd->set_op_type("Relu");
+    nd->add_input(fanout || i == 0 ? std::string("x") : "y_" + std::to_string(i - 1));
+    nd->add_output("y_" + id);
+  }
+  g->add_output()->set_name("y_" + std::to_string(n - 1));
+  std::string bytes;
+  m.SerializeToString(&bytes);
+  return bytes;
+}
+
+std::size_t import_onnx_bytes(const std::string& bytes) {
+  const nnmeter::io::onnx_import_result r =
+      nnmeter::io::import_onnx_from_memory(bytes.data(), bytes.size(), {}, "generated.onnx");
+  return r.graph.num_nodes();
+}
+#endif
+
 // ---- the cases --------------------------------------------------------------------------------
 
 std::vector<import_case> import_cases() {
   std::vector<import_case> cases;
-  cases.push_back({"ir_chain", [](std::size_t n) { return ir_model(n, false); }, import_ir});
-  cases.push_back({"ir_fanout", [](std::size_t n) { return ir_model(n, true); }, import_ir});
+  cases.push_back({"ir_chain", ".ir.json", [](std::size_t n) { return ir_model(n, false); }, import_ir});
+  cases.push_back({"ir_fanout", ".ir.json", [](std::size_t n) { return ir_model(n, true); }, import_ir});
 #if NNMETER_BENCH_HAVE_ONNX
-  // ONNX cases: cases.push_back({"onnx_chain", make, import}); ...
+  // The graph input is a node of the imported graph: n Relus give n + 1 nodes.
+  const auto plus_input = [](std::size_t n) { return n + 1; };
+  cases.push_back({"onnx_chain", ".onnx", [](std::size_t n) { return onnx_model(n, false); },
+                   import_onnx_bytes, plus_input});
+  cases.push_back({"onnx_fanout", ".onnx", [](std::size_t n) { return onnx_model(n, true); },
+                   import_onnx_bytes, plus_input});
 #endif
   return cases;
 }
@@ -89,8 +152,8 @@ void run_case(benchmark::State& state, const import_case& c) {
   for (auto _ : state) {
     const std::size_t nodes = c.import(model);
     benchmark::DoNotOptimize(nodes);
-    if (nodes != n) {
-      state.SkipWithError("the imported graph does not have n nodes");
+    if (nodes != c.nodes(n)) {
+      state.SkipWithError("the imported graph does not have the expected node count");
       break;
     }
   }
@@ -140,7 +203,29 @@ class scaling_reporter : public benchmark::ConsoleReporter {
 
 }  // namespace
 
+/// --write-models=<dir>: every case's model of every size, as a file.
+int write_models(const std::string& dir) {
+  for (const import_case& c : import_cases())
+    for (std::size_t n : sizes) {
+      const std::string path = dir + "/" + c.name + "_" + std::to_string(n) + c.ext;
+      const std::string model = c.make(n);
+      std::FILE* f = std::fopen(path.c_str(), "wb");
+      bool ok = f != nullptr && std::fwrite(model.data(), 1, model.size(), f) == model.size();
+      if (f != nullptr && std::fclose(f) != 0) ok = false;
+      if (!ok) {
+        std::fprintf(stderr, "bench_import_scaling: cannot write %s\n", path.c_str());
+        return 1;
+      }
+      std::printf("%s  %zu bytes\n", path.c_str(), model.size());
+    }
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  const std::string write_flag = "--write-models=";
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]).rfind(write_flag, 0) == 0)
+      return write_models(std::string(argv[i]).substr(write_flag.size()));
   static const std::vector<import_case> cases = import_cases();
   for (const import_case& c : cases) {
     benchmark::internal::Benchmark* b = benchmark::RegisterBenchmark(

@@ -417,16 +417,14 @@ class detector_core {
       add_node(static_cast<int>(v));
       for (int u : w_[v].in) {
         add_node(u);
+        // Children are added in increasing v, all of v's edges before the next v: an earlier
+        // edge u -> v is the last entry of succ[u]. (A search of the whole list made a tensor
+        // with F readers cost F^2 / 2 steps: 62 % of `nnmeter kernels` on 10^5 readers.)
         auto& s = succ[static_cast<std::size_t>(u)];
-        bool found = false;
-        for (child_edges& e : s) {
-          if (e.child == static_cast<int>(v)) {
-            ++e.count;
-            found = true;
-            break;
-          }
-        }
-        if (!found) s.push_back({static_cast<int>(v), 1});
+        if (!s.empty() && s[s.size() - 1].child == static_cast<int>(v))
+          ++s[s.size() - 1].count;
+        else
+          s.push_back({static_cast<int>(v), 1});
         ++indegree[v];
       }
     }
