@@ -388,6 +388,15 @@ struct build_options {
   bool json = false;
 };
 
+// What a kind's final forest does below zero, for the warning lines.
+std::string non_positive_text(const bw::kernel_build_result& k) {
+  return "its forest gives no positive latency for " + std::to_string(k.holdout_non_positive) +
+         " held-out sample(s) and " + std::to_string(k.probe_non_positive) + " of " +
+         std::to_string(k.probe_configs) +
+         " fresh prior configurations; nnmeter predict reports such kernels as non-positive "
+         "(not counted), so measure more of them (INIT_SAMPLE_NUM) or try TARGET ms";
+}
+
 int run_build_predictor(const build_options& o) {
   device_session s = open_device(o.workspace, o.backend);
   bw::predictor_build_options po;
@@ -443,12 +452,17 @@ int run_build_predictor(const build_options& o) {
         bar.say(kind_label + " round " + std::to_string(r.round) + ": " +
                 std::to_string(r.rows) + " samples, held-out +-10% " +
                 percent(r.holdout.within_10) + ", RMSPE " + rmspe_text(r.holdout.rmspe) + ", " +
-                std::to_string(r.error_configs) + " above the error threshold");
+                std::to_string(r.error_configs) + " above the error threshold" +
+                (r.refine_configs > 0
+                     ? ", refining around " + std::to_string(r.refine_configs) + " train configs"
+                     : std::string()));
         break;
       }
       case w::kind_done:
         bar.say(kind_label + ": " + bw::to_string(e.result->status) +
                 (e.result->note.empty() ? "" : " (" + e.result->note + ")"));
+        if (e.result->probe_non_positive + e.result->holdout_non_positive > 0)
+          bar.say(kind_label + ": warning: " + non_positive_text(*e.result));
         break;
     }
   };
@@ -476,6 +490,10 @@ int run_build_predictor(const build_options& o) {
                     k.note.size() > 70 ? k.note.substr(0, 67) + "..." : k.note});
   }
   std::cout << table_text(rows) << "\n";
+  for (const bw::kernel_build_result& k : rep.kinds)
+    if (k.probe_non_positive + k.holdout_non_positive > 0)
+      std::cout << "warning: " << nnmeter::to_string(k.kind) << ": " << non_positive_text(k)
+                << "\n";
   std::cout << rep.measured << " configurations measured in this run; profiling "
             << duration_text(rep.profiling_seconds) << ", training "
             << duration_text(rep.training_seconds) << ", total " << duration_text(rep.wall_seconds)

@@ -29,6 +29,14 @@ std::optional<std::string> opt(const std::string& s) {
   return s.empty() ? std::nullopt : std::optional<std::string>(s);
 }
 
+// Kernels whose forest gave no positive latency (counted among the unpredicted ones).
+std::size_t non_positive_count(const nnmeter::prediction& r) {
+  std::size_t n = 0;
+  for (const nnmeter::kernel_latency& l : r.kernels)
+    if (l.status == nnmeter::kernel_status::non_positive) ++n;
+  return n;
+}
+
 std::string ms_text(double x) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.6g", x);
@@ -147,6 +155,7 @@ command add_predict_command(CLI::App& app) {
               j["kernels_total"] = r.detected.kernels.size();
               j["kernels_predicted"] = r.predicted;
               j["kernels_without_model"] = r.unpredicted;
+              j["kernels_non_positive"] = non_positive_count(r);
               nlohmann::ordered_json ks = nlohmann::ordered_json::array();
               for (std::size_t i = 0; i < r.detected.kernels.size(); ++i) {
                 const nnmeter::kernel& k = r.detected.kernels[i];
@@ -186,6 +195,10 @@ command add_predict_command(CLI::App& app) {
                       << r.detected.kernels.size() << " kernels, " << r.unpredicted
                       << " without a model" << (r.unpredicted ? " (not counted in the total)" : "")
                       << "\n";
+            if (const std::size_t bad = non_positive_count(r); bad != 0)
+              std::cerr << "nnmeter: warning: " << bad << " of them got a non-positive latency "
+                        << "from their kind's forest (status non-positive in --verbose and "
+                        << "--json)\n";
             return 0;
 #else
             no_package_part();

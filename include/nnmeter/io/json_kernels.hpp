@@ -51,7 +51,7 @@ Json kernel_to_json(const kernel& k, const std::vector<kernel>& all, NameFn&& no
   o["flops"] = k.flops;
   o["bytes"] = k.bytes;
   Json feats = Json::object();
-  const feature_set sets[] = {feature_set::nnmeter, feature_set::extended};
+  const feature_set sets[] = {feature_set::nnmeter, feature_set::extended, feature_set::lanes};
   for (feature_set s : sets) {
     const feature_vector f = features(k, s);
     if (f.empty()) {

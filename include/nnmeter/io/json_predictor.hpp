@@ -126,7 +126,8 @@ inline predictor read_predictor_package(std::string_view manifest_text, const st
   info.backend = str("backend");
   const std::string fs = str("feature_set");
   if (!parse_feature_set(fs, info.features))
-    throw parse_error(manifest_path + ": key 'feature_set' must be \"nnmeter\" or \"extended\", found " +
+    throw parse_error(manifest_path +
+                      ": key 'feature_set' must be \"nnmeter\", \"extended\" or \"lanes\", found " +
                       detail::excerpt(json(fs)));
   if (const auto p = m.find("measurement_protocol"); p != m.end() && !p->is_null()) {
     if (!p->is_object())

@@ -1,4 +1,4 @@
-// nnmeter — feature vectors of kernels: nn-Meter's set (bit-compatible) and the richer own set.
+// nnmeter — feature vectors of kernels: nn-Meter's set (bit-compatible) and the project's own sets.
 // SPDX-License-Identifier: MIT
 #pragma once
 
@@ -21,11 +21,13 @@ NNMETER_BEGIN_NAMESPACE
 enum class feature_set : std::uint8_t {
   nnmeter,   ///< exactly nn-Meter's vectors, quirks included (for nn-Meter predictors)
   extended,  ///< the project's own: adds input width, dilation, groups, dtype, FLOPs, bytes
+  lanes,     ///< extended, plus the output size and how well the output channels fill vector
+             ///< registers of 4, 8 and 16 lanes (conv, dwconv, pools, fc, matmul)
 };
 
-/// Spelling used in predictor manifests: "nnmeter" or "extended".
+/// Spelling used in predictor manifests: "nnmeter", "extended" or "lanes".
 constexpr std::string_view to_string(feature_set s) noexcept {
-  return s == feature_set::nnmeter ? "nnmeter" : "extended";
+  return s == feature_set::nnmeter ? "nnmeter" : s == feature_set::extended ? "extended" : "lanes";
 }
 /// Parses to_string(feature_set).
 constexpr bool parse_feature_set(std::string_view s, feature_set& out) noexcept {
@@ -37,14 +39,18 @@ constexpr bool parse_feature_set(std::string_view s, feature_set& out) noexcept 
     out = feature_set::extended;
     return true;
   }
+  if (s == "lanes") {
+    out = feature_set::lanes;
+    return true;
+  }
   return false;
 }
 
-/// A feature vector of at most 16 values, stored inline (no allocation on the hot path).
+/// A feature vector of at most 24 values, stored inline (no allocation on the hot path).
 /// Empty when the kernel has no vector in the requested set.
 class feature_vector {
  public:
-  static constexpr std::size_t capacity = 16;
+  static constexpr std::size_t capacity = 24;
   constexpr feature_vector() noexcept = default;
   constexpr feature_vector(std::initializer_list<double> v) noexcept {
     for (double x : v) push_back(x);
@@ -138,12 +144,32 @@ constexpr void visit_kind(kernel_kind k, F&& f) {
   detail::visit_kind_impl(k, f, std::make_index_sequence<kernel_kind_count>{});
 }
 
+/// How many values the lanes set appends to a kind's extended vector: the output height and
+/// width and the lane fills of the output channels for windowed kinds (conv, dwconv, pools),
+/// the lane fills alone for fc and matmul, nothing for the rest.
+constexpr std::size_t lanes_extra_feature_count(kernel_kind k) noexcept {
+  switch (k) {
+    case kernel_kind::conv_bn_relu:
+    case kernel_kind::dwconv_bn_relu:
+    case kernel_kind::maxpool:
+    case kernel_kind::avgpool:
+      return 5;
+    case kernel_kind::fc:
+    case kernel_kind::matmul:
+      return 3;
+    default:
+      return 0;
+  }
+}
+
 /// Length of a kind's vector in a feature set (0: the set has no vector for the kind).
 constexpr std::size_t feature_count(kernel_kind k, feature_set s) noexcept {
   const auto i = static_cast<std::size_t>(k);
   if (i >= kernel_kind_count) return 0;
-  return s == feature_set::nnmeter ? detail::nnmeter_feature_counts[i]
-                                   : detail::extended_feature_counts[i];
+  if (s == feature_set::nnmeter) return detail::nnmeter_feature_counts[i];
+  const std::size_t extended = detail::extended_feature_counts[i];
+  return s == feature_set::extended || extended == 0 ? extended
+                                                      : extended + lanes_extra_feature_count(k);
 }
 
 namespace detail {
@@ -323,12 +349,52 @@ inline feature_vector extended_features(const kernel& k) {
   }
 }
 
+// Share of the `lanes`-wide vector registers that `n` values fill: n / (ceil(n / lanes) *
+// lanes), 1 for a multiple of lanes; 0 for an empty or unknown count.
+constexpr double lane_fill(double n, double lanes) noexcept {
+  if (!(n >= 1)) return 0;
+  const double whole = static_cast<double>(static_cast<std::uint64_t>(n / lanes));
+  const double regs = whole * lanes < n ? whole + 1 : whole;
+  return n / (regs * lanes);
+}
+
+// The lanes set: the extended vector, then (windowed kinds) output height and width, then
+// the fill of 4-, 8- and 16-lane registers by the output channels. Vectorised kernels tile
+// the output channels by the register width (XNNPACK: 16 on AVX-512, 8 on AVX2 and NEON
+// for f32), so a channel count just past a multiple costs a whole extra tile: the step that
+// the extended features leave to the forest to find from the raw count.
+inline feature_vector lanes_features(const kernel& k) {
+  feature_vector f = extended_features(k);
+  const std::size_t extra = lanes_extra_feature_count(k.kind);
+  if (f.empty() || extra == 0) return f;
+  const tensor_shape empty{};
+  const tensor_shape& y = k.output_tensors.empty() ? empty : k.output_tensors[0];
+  double ho = 0, wo = 0, cy = 0;
+  hwc(y, ho, wo, cy);
+  const double co = k.cout ? static_cast<double>(*k.cout) : cy;
+  if (extra == 5) {
+    f.push_back(ho);
+    f.push_back(wo);
+  }
+  f.push_back(lane_fill(co, 4));
+  f.push_back(lane_fill(co, 8));
+  f.push_back(lane_fill(co, 16));
+  return f;
+}
+
 }  // namespace detail
 
 /// The feature vector of a kernel in a feature set; empty when the set has none for it
 /// (nn-Meter's set covers only its sixteen kinds, and needs the fields they read).
 inline feature_vector features(const kernel& k, feature_set s) {
-  return s == feature_set::nnmeter ? detail::nnmeter_features(k) : detail::extended_features(k);
+  switch (s) {
+    case feature_set::nnmeter:
+      return detail::nnmeter_features(k);
+    case feature_set::extended:
+      return detail::extended_features(k);
+    default:
+      return detail::lanes_features(k);
+  }
 }
 
 NNMETER_END_NAMESPACE

@@ -87,20 +87,24 @@ enum class kernel_status : std::uint8_t {
   no_model,          ///< the predictor has no forest for the kernel's kind
   no_features,       ///< the feature set has no vector for this kernel
   feature_mismatch,  ///< the forest reads a different number of features than the set gives
+  non_positive,      ///< the forest's output is not a positive latency (a forest extrapolating
+                     ///< below zero): kept in latency_ms for diagnosis, never summed
 };
 
 /// Spelling of a kernel_status in reports: "predicted", "no-model", "no-features",
-/// "feature-mismatch".
+/// "feature-mismatch", "non-positive".
 constexpr std::string_view to_string(kernel_status s) noexcept {
   switch (s) {
     case kernel_status::predicted: return "predicted";
     case kernel_status::no_model: return "no-model";
     case kernel_status::no_features: return "no-features";
-    default: return "feature-mismatch";
+    case kernel_status::feature_mismatch: return "feature-mismatch";
+    default: return "non-positive";
   }
 }
 
-/// Latency of one kernel; `latency_ms` is meaningful only when status == predicted.
+/// Latency of one kernel; `latency_ms` is meaningful only when status == predicted (with
+/// non_positive it holds the forest's rejected output).
 struct kernel_latency {
   double latency_ms = 0.0;
   kernel_status status = kernel_status::no_model;
@@ -279,7 +283,12 @@ class predictor {
                     "' has " + std::to_string(fv.size()) + " values, its forest reads " +
                     std::to_string(f->num_features));
       const double scale = scales.empty() ? 1.0 : scales[r];
-      golden_.push_back({k, fv, static_cast<double>(evaluate_row(*f, fv)) * scale, scale});
+      const double ms = static_cast<double>(evaluate_row(*f, fv)) * scale;
+      if (!(ms > 0))
+        throw error("predictor: the forest of kind '" + std::string(to_string(k)) +
+                    "' predicts " + detail::golden_number(ms) + " ms for golden row " +
+                    std::to_string(r) + "; a golden case must be a positive latency");
+      golden_.push_back({k, fv, ms, scale});
       ++n;
     }
   }
@@ -321,8 +330,7 @@ class predictor {
     const feature_vector f = features(k, info_.features);
     const kernel_status st = check_features(f, *views_[i]);
     if (st != kernel_status::predicted) return {0.0, st};
-    return {static_cast<double>(evaluate(*views_[i], f.data())) * scale_of(k),
-            kernel_status::predicted};
+    return checked(static_cast<double>(evaluate(*views_[i], f.data())) * scale_of(k));
   }
 
   /// Latencies of already detected kernels. Kernels of one kind are evaluated together
@@ -471,9 +479,14 @@ class predictor {
       detail::evaluate_batch_bounded(f, depth_[kind].data(), unique_rows.data(), s.out.size(), nf,
                                      s.out.data());
       for (std::size_t r = 0; r < which.size(); ++r)
-        lat[which[r]] = {static_cast<double>(s.out[slot[r]]) * scale_of(ks[which[r]]),
-                         kernel_status::predicted};
+        lat[which[r]] = checked(static_cast<double>(s.out[slot[r]]) * scale_of(ks[which[r]]));
     }
+  }
+
+  // A forest's output as a kernel latency: predicted when positive (a latency), else
+  // non_positive, so that no zero or negative milliseconds ever enter a total.
+  static kernel_latency checked(double ms) noexcept {
+    return {ms, ms > 0 ? kernel_status::predicted : kernel_status::non_positive};
   }
 
   static float evaluate_row(const forest_view& f, const feature_vector& fv) noexcept {

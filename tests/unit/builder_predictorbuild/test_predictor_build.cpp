@@ -175,16 +175,25 @@ TEST_CASE("build_predictor: a package, its meta file, reports and CSVs, for ever
   CHECK_FALSE(r.budget_exhausted);
 
   // conv-bn-relu: 80 prior draws (fewer distinct), then a fine-grained round around the
-  // held-out configurations above 5 % error, if any.
+  // train-part configurations whose out-of-fold error is above 5 %, if any. The held-out
+  // rows are the prior round's and stay the same.
   REQUIRE_FALSE(conv.rounds.empty());
   CHECK(conv.rounds[0].mark == "prior");
   CHECK(conv.rounds[0].sampled == 80);
   CHECK(conv.rounds[0].distinct <= 80);
   CHECK(conv.rounds[0].measured == conv.rounds[0].distinct);
+  CHECK(conv.rounds[0].holdout_rows == conv.rounds[0].holdout.n);
+  CHECK(conv.rounds[0].holdout_rows ==
+        static_cast<std::size_t>(std::ceil(0.2 * static_cast<double>(conv.rounds[0].rows))));
   CHECK(conv.rounds.size() <= 2);
   if (conv.rounds.size() == 2) {
     CHECK(conv.rounds[1].mark == "finegrained1");
-    CHECK(conv.rounds[0].error_configs > 0);
+    CHECK(conv.rounds[0].refine_configs > 0);
+    CHECK(conv.rounds[1].rows > conv.rounds[0].rows);
+    CHECK(conv.rounds[1].holdout_rows == conv.rounds[0].holdout_rows);
+    CHECK(conv.rounds[1].refine_configs == 0);  // no round follows
+  } else {
+    CHECK(conv.rounds[0].refine_configs == 0);
   }
   std::size_t conv_distinct = 0;
   for (const nb::kernel_round& kr : conv.rounds) conv_distinct += kr.distinct;
@@ -235,6 +244,19 @@ TEST_CASE("build_predictor: a package, its meta file, reports and CSVs, for ever
   CHECK(rep.at("name") == "cost_test");
   CHECK(rep.at("kinds").size() == 3);
   CHECK(rep.at("kinds")[2].at("status") == "skipped");
+  // The sign probe: 1000 fresh prior configurations per built kind (fewer when the rules make
+  // some of them another block); the smooth cost latencies leave no forest below zero.
+  for (const nb::kernel_build_result* k : {&conv, &relu}) {
+    CHECK(k->probe_configs > 900);
+    CHECK(k->probe_configs <= 1000);
+    CHECK(k->probe_non_positive == 0);
+    CHECK(k->holdout_non_positive == 0);
+  }
+  CHECK(softmax.probe_configs == 0);
+  CHECK(rep.at("kinds")[0].at("probe_configs") == conv.probe_configs);
+  CHECK(rep.at("kinds")[0].at("probe_non_positive") == 0);
+  CHECK(rep.at("kinds")[0].at("holdout_non_positive") == 0);
+  CHECK(rep.at("kinds")[0].at("rounds")[0].at("holdout_rows") == conv.rounds[0].holdout_rows);
   const fs::path coll = ws.predictor_build_dir() / "results" / "collection";
   CHECK(lines_of(coll / "Data_conv-bn-relu.csv") == conv.samples + 1);
   CHECK(lines_of(coll / "TestResult_conv-bn-relu.csv") == conv.holdout.n + 1);

@@ -210,8 +210,9 @@ TEST_CASE("training_features: the predictor's features, for every sampled kind")
     CAPTURE(name(k));
     for (const nb::kernel_config& c : nb::sample_prior(k, 12, o)) {
       const nnmeter::graph g = nb::kernel_block_for(c, rules).graph;
-      for (nnmeter::feature_set set :
-           {nnmeter::feature_set::nnmeter, nnmeter::feature_set::extended}) {
+      for (nnmeter::feature_set set : {nnmeter::feature_set::nnmeter,
+                                       nnmeter::feature_set::extended,
+                                       nnmeter::feature_set::lanes}) {
         if (nnmeter::feature_count(k, set) == 0) {
           CHECK_THROWS_WITH((void)nb::training_features(g, rules, k, set),
                             doctest::Contains("has no vector"));
@@ -231,7 +232,7 @@ TEST_CASE("training_features: the predictor's features, for every sampled kind")
       }
     }
   }
-  CHECK(compared == 12 * (24 + 16));
+  CHECK(compared == 12 * (24 + 16 + 24));
 }
 
 TEST_CASE("training_features: refuses graphs that are not one kernel of the kind") {

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <vector>
 
 #include "builder/sampler/sampler.hpp"
 
@@ -82,6 +83,23 @@ inline double noisy_latency_ms(const nnmeter::builder::kernel_config& c, std::mt
                                const synthetic_device& d = {}) {
   std::normal_distribution<double> noise(0.0, d.noise_cv);
   return synthetic_latency_ms(c, d) * std::exp(noise(rng));
+}
+
+/// A kernel kind and how many configurations of it the helper programs sample.
+struct kind_rows {
+  nnmeter::kernel_kind kind;
+  std::size_t n;
+};
+
+/// The kinds of MobileNet-like models, with the sample counts of trainer_study and
+/// synthetic_predictor (nn-Meter's order of magnitude: conv the most, small kinds 200-300).
+inline std::vector<kind_rows> mobilenet_like_kinds() {
+  using nnmeter::kernel_kind;
+  return {{kernel_kind::conv_bn_relu, 1000}, {kernel_kind::dwconv_bn_relu, 600},
+          {kernel_kind::fc, 300},            {kernel_kind::relu, 300},
+          {kernel_kind::add, 300},           {kernel_kind::hswish, 300},
+          {kernel_kind::se, 300},            {kernel_kind::global_avgpool, 200},
+          {kernel_kind::maxpool, 300},       {kernel_kind::concat, 300}};
 }
 
 }  // namespace nnmeter_test

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <xgboost/c_api.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -249,6 +250,64 @@ TEST_CASE("trainer: held-out metrics and error rows for the adaptive rounds") {
   CHECK(all.holdout.n == 0);
   CHECK(all.error_rows.empty());
   CHECK(all.split.train.size() == 300);
+}
+
+TEST_CASE("trainer: an explicit split is used as given, and checked") {
+  const nb::training_data d = data_of(kernel_kind::fc, 120);
+  nb::train_options o;
+  nb::row_split s;
+  for (std::size_t i = 0; i < d.rows(); ++i) (i % 4 == 3 ? s.test : s.train).push_back(i);
+  std::reverse(s.test.begin(), s.test.end());  // any order; the result is sorted
+  o.split = s;
+  const nb::train_result r = nb::train_kernel_model(d, o);
+  std::sort(s.test.begin(), s.test.end());
+  CHECK(r.split.test == s.test);
+  CHECK(r.split.train == s.train);
+  CHECK(r.holdout.n == 30);
+  // Refused: a row twice, a row missing, a row out of range, nothing to train on.
+  const auto refused = [&](nb::row_split bad, const char* what) {
+    nb::train_options b = o;
+    b.split = std::move(bad);
+    const std::string message = std::string("trainer, kind fc: explicit split: ") + what;
+    CHECK_THROWS_WITH((void)nb::train_kernel_model(d, b), doctest::Contains(message.c_str()));
+  };
+  nb::row_split twice = s;
+  twice.test.push_back(s.train.front());
+  refused(twice, "row 0 appears twice");
+  nb::row_split missing = s;
+  missing.train.pop_back();
+  refused(missing, "119 of 120 rows placed");
+  nb::row_split outside = s;
+  outside.test.push_back(120);
+  refused(outside, "row 120 of 120 is out of range");
+  nb::row_split none;
+  for (std::size_t i = 0; i < d.rows(); ++i) none.test.push_back(i);
+  refused(none, "the train part is empty");
+}
+
+TEST_CASE("trainer: cross-validated error rows are the out-of-fold misses of the rows given") {
+  const nb::training_data d = data_of(kernel_kind::dwconv_bn_relu, 300);
+  nb::train_options o;
+  o.error_threshold = 0.02;  // strict, so that some rows are over it
+  std::vector<std::size_t> rows;
+  for (std::size_t i = 0; i < 200; ++i) rows.push_back(i);
+  const std::vector<std::size_t> e = nb::cross_validated_error_rows(d, rows, o, 5);
+  CHECK(!e.empty());
+  CHECK(e.size() < rows.size());
+  CHECK(std::is_sorted(e.begin(), e.end()));
+  for (std::size_t i : e) CHECK(i < 200);  // only rows of the given set
+  CHECK(nb::cross_validated_error_rows(d, rows, o, 5) == e);  // deterministic
+  // A looser threshold flags a subset of them.
+  o.error_threshold = 0.2;
+  const std::vector<std::size_t> loose = nb::cross_validated_error_rows(d, rows, o, 5);
+  CHECK(loose.size() < e.size());
+  CHECK(std::includes(e.begin(), e.end(), loose.begin(), loose.end()));
+  CHECK_THROWS_WITH((void)nb::cross_validated_error_rows(d, rows, o, 1),
+                    doctest::Contains("cross-validation: 1 fold(s)"));
+  CHECK_THROWS_WITH((void)nb::cross_validated_error_rows(d, {1, 2, 3}, o, 5),
+                    doctest::Contains("3 row(s) cannot make 5 folds"));
+  CHECK_THROWS_WITH((void)nb::cross_validated_error_rows(d, {1, 2, 3, 4, 5, 300}, o, 5),
+                    doctest::Contains("row 300 of 300 is out of range"));
 }
 
 TEST_CASE("trainer: deterministic for a seed; all-data refit differs") {

@@ -14,7 +14,9 @@ constexpr bool trait_is_complete() {
   using T = nnmeter::kernel_traits<K>;
   return T::kind == K && !T::name.empty() && T::extended_feature_count > 0 &&
          T::extended_feature_count <= nnmeter::feature_vector::capacity &&
-         T::nnmeter_feature_count <= nnmeter::feature_vector::capacity;
+         T::nnmeter_feature_count <= nnmeter::feature_vector::capacity &&
+         nnmeter::feature_count(K, nnmeter::feature_set::lanes) <=
+             nnmeter::feature_vector::capacity;
 }
 template <std::size_t... I>
 constexpr bool all_traits_complete(std::index_sequence<I...>) {
@@ -140,4 +142,69 @@ TEST_CASE("extended features add width, dilation, groups, dtype, FLOPs and bytes
     CHECK(nnmeter::features(k, nnmeter::feature_set::extended).size() ==
           nnmeter::feature_count(k.kind, nnmeter::feature_set::extended));
   }
+}
+
+// Lane fill: the share of the registers' lanes that a count fills.
+static_assert(nnmeter::detail::lane_fill(16, 16) == 1.0);
+static_assert(nnmeter::detail::lane_fill(17, 16) == 17.0 / 32.0);
+static_assert(nnmeter::detail::lane_fill(20, 8) == 20.0 / 24.0);
+static_assert(nnmeter::detail::lane_fill(3, 4) == 0.75);
+static_assert(nnmeter::detail::lane_fill(0, 8) == 0.0);
+
+TEST_CASE("lanes features: the extended vector, then output size and channel lane fills") {
+  nnmeter::graph_builder b;
+  auto x = b.input({1, 32, 48, 8});
+  auto c = b.conv(x, 20, 3, 2, nnmeter::padding_mode::same);  // -> 16 x 24 x 20
+  auto p = b.maxpool(c, 2, 2);                                 // -> 8 x 12 x 20
+  b.fc(b.global_avgpool(p), 1000);
+  const nnmeter::graph g = std::move(b).build();
+  const auto ks = nnmeter::detect_kernels(g);
+  std::vector<double> conv, conv_ext, pool, fc;
+  for (const nnmeter::kernel& k : ks) {
+    const auto l = nnmeter::features(k, nnmeter::feature_set::lanes);
+    INFO("kernel " << k.op);
+    CHECK(l.size() == nnmeter::feature_count(k.kind, nnmeter::feature_set::lanes));
+    if (k.kind == nnmeter::kernel_kind::conv_bn_relu) {
+      conv.assign(l.begin(), l.end());
+      const auto e = nnmeter::features(k, nnmeter::feature_set::extended);
+      conv_ext.assign(e.begin(), e.end());
+    }
+    if (k.kind == nnmeter::kernel_kind::maxpool) pool.assign(l.begin(), l.end());
+    if (k.kind == nnmeter::kernel_kind::fc) fc.assign(l.begin(), l.end());
+  }
+  REQUIRE(conv.size() == 18);
+  REQUIRE(conv_ext.size() == 13);
+  CHECK(std::vector<double>(conv.begin(), conv.begin() + 13) == conv_ext);
+  CHECK(conv[13] == 16);  // output height
+  CHECK(conv[14] == 24);  // output width
+  CHECK(conv[15] == 1.0);            // 20 channels: 5 registers of 4
+  CHECK(conv[16] == 20.0 / 24.0);    // 3 registers of 8
+  CHECK(conv[17] == 20.0 / 32.0);    // 2 registers of 16
+  REQUIRE(pool.size() == 15);
+  CHECK(pool[10] == 8);
+  CHECK(pool[11] == 12);
+  CHECK(pool[14] == 20.0 / 32.0);
+  REQUIRE(fc.size() == 9);
+  CHECK(fc[6] == 1.0);
+  CHECK(fc[7] == 1.0);
+  CHECK(fc[8] == 1000.0 / 1008.0);
+  // Kinds without lane features keep their extended vector; every kind has its declared length.
+  for (std::size_t i = 0; i < nnmeter::kernel_kind_count; ++i) {
+    nnmeter::kernel k = make("x", {{1, 4, 4, 8}, {1, 4, 4, 8}});
+    k.kind = static_cast<nnmeter::kernel_kind>(i);
+    k.output_tensors = {{1, 4, 4, 8}};
+    k.cout = 8;
+    INFO("kind " << nnmeter::to_string(k.kind));
+    const auto l = nnmeter::features(k, nnmeter::feature_set::lanes);
+    const auto e = nnmeter::features(k, nnmeter::feature_set::extended);
+    CHECK(l.size() == nnmeter::feature_count(k.kind, nnmeter::feature_set::lanes));
+    CHECK(l.size() == e.size() + nnmeter::lanes_extra_feature_count(k.kind));
+    CHECK(std::vector<double>(l.begin(), l.begin() + static_cast<std::ptrdiff_t>(e.size())) ==
+          std::vector<double>(e.begin(), e.end()));
+  }
+  nnmeter::feature_set s{};
+  CHECK(nnmeter::parse_feature_set("lanes", s));
+  CHECK(s == nnmeter::feature_set::lanes);
+  CHECK(nnmeter::to_string(s) == "lanes");
+  CHECK_FALSE(nnmeter::parse_feature_set("Lanes", s));
 }

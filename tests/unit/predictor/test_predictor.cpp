@@ -82,6 +82,39 @@ TEST_CASE("kernels without a forest are reported, never given a made-up latency"
   CHECK(nnmeter::to_string(r.kernels[2].status) == "no-model");
 }
 
+TEST_CASE("a forest output that is not positive is reported, never summed") {
+  const nnmeter::graph g = small_net();
+  nnmeter::predictor p = make_predictor(nnmeter::feature_set::nnmeter);
+  // conv: -0.5 ms for inputh < 20 (the second conv), 1.5 ms else; fc: exactly 0.
+  p.set_forest(nnmeter::kernel_kind::conv_bn_relu, stump(7, 0, 20.0f, -0.5f, 1.5f));
+  p.set_forest(nnmeter::kernel_kind::fc, stump(4, 0, 10.0f, 0.0f, 0.0f, 0.0f));
+  p.set_forest(nnmeter::kernel_kind::global_avgpool, stump(2, 1, 100.0f, 0.125f, 9.0f));
+  const nnmeter::prediction r = p.predict(g);
+  REQUIRE(r.kernels.size() == 4);
+  CHECK(r.kernels[0].status == nnmeter::kernel_status::predicted);
+  CHECK(r.kernels[1].status == nnmeter::kernel_status::non_positive);
+  CHECK(r.kernels[1].latency_ms == -0.5);  // kept for diagnosis
+  CHECK(r.kernels[3].status == nnmeter::kernel_status::non_positive);
+  CHECK(nnmeter::to_string(r.kernels[1].status) == "non-positive");
+  CHECK(r.predicted == 2);
+  CHECK(r.unpredicted == 2);
+  CHECK_FALSE(r.complete());
+  CHECK(r.latency_ms == 1.5 + 0.125);
+  // Every path agrees: the one-kernel call, latency() and predict(g, out).
+  const nnmeter::kernel_latency one = p.predict_kernel(r.detected.kernels[1]);
+  CHECK(one.status == nnmeter::kernel_status::non_positive);
+  CHECK(one.latency_ms == -0.5);
+  const nnmeter::latency_summary l = p.latency(g);
+  CHECK(l.latency_ms == r.latency_ms);
+  CHECK(l.unpredicted == 2);
+  // A golden case must be a latency: recording one below zero is refused.
+  std::vector<nnmeter::feature_vector> rows{
+      nnmeter::features(r.detected.kernels[1], nnmeter::feature_set::nnmeter)};
+  CHECK_THROWS_WITH(p.record_golden(nnmeter::kernel_kind::conv_bn_relu, rows, 1),
+                    doctest::Contains("predicts -0.5 ms for golden row 0; a golden case must be "
+                                      "a positive latency"));
+}
+
 TEST_CASE("a forest reading the wrong number of features is reported as a mismatch") {
   const nnmeter::graph g = small_net();
   nnmeter::predictor p = make_predictor(nnmeter::feature_set::extended);
@@ -205,7 +238,8 @@ TEST_CASE("latency() equals predict() bit for bit, call after call, graph after 
     f.validate();
     return f;
   };
-  for (nnmeter::feature_set fs : {nnmeter::feature_set::nnmeter, nnmeter::feature_set::extended}) {
+  for (nnmeter::feature_set fs : {nnmeter::feature_set::nnmeter, nnmeter::feature_set::extended,
+                                  nnmeter::feature_set::lanes}) {
     nnmeter::predictor p = make_predictor(fs);
     const auto conv_n = static_cast<std::uint32_t>(
         nnmeter::feature_count(nnmeter::kernel_kind::conv_bn_relu, fs));

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 #include "builder/predictorbuild/predictor_build.hpp"
 
+#include "builder/package/atomic_file.hpp"
 #include "builder/package/registry.hpp"
 #include "builder/sampler/sampling.hpp"
 #include "builder/store/keys.hpp"
@@ -15,10 +16,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <map>
+#include <optional>
 #include <set>
-#include <system_error>
 #include <utility>
 
 namespace nnmeter::builder {
@@ -32,37 +32,14 @@ using clock_type = std::chrono::steady_clock;
 constexpr std::size_t min_training_rows = 10;
 // Golden cases recorded per kind.
 constexpr std::size_t golden_per_kind = 8;
+// Fresh prior configurations per kind on which the final forest's sign is probed.
+constexpr std::size_t probe_per_kind = 1000;
 
 double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
 std::string kind_name(nnmeter::kernel_kind k) { return std::string(nnmeter::to_string(k)); }
-
-void write_text_atomically(const fs::path& file, const std::string& text) {
-  std::error_code ec;
-  if (file.has_parent_path()) fs::create_directories(file.parent_path(), ec);
-  if (ec)
-    throw nnmeter::error(file.parent_path().string() + ": cannot create the folder (" +
-                         ec.message() + ")");
-  const fs::path tmp = file.string() + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw nnmeter::error(tmp.string() + ": cannot write the file");
-    f << text;
-    f.flush();
-    if (!f) {
-      f.close();
-      fs::remove(tmp, ec);
-      throw nnmeter::error(tmp.string() + ": cannot write the file (disk full?)");
-    }
-  }
-  fs::rename(tmp, file, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw nnmeter::error(file.string() + ": cannot replace the file (" + ec.message() + ")");
-  }
-}
 
 std::string number(double x) {
   char buf[40];
@@ -125,7 +102,7 @@ void write_collection(const fs::path& dir, nnmeter::kernel_kind kind, const trai
     for (char c : d.id(i)) id += c == '"' ? std::string("\"\"") : std::string(1, c);
     data += number(d.latency_ms(i)) + ",\"" + id + "\"\n";
   }
-  write_text_atomically(dir / ("Data_" + kn + ".csv"), data);
+  write_file_atomically(dir / ("Data_" + kn + ".csv"), data);
   std::string test = header + "True,Pred,Error\n";
   for (std::size_t t = 0; t < r.split.test.size(); ++t) {
     const std::size_t i = r.split.test[t];
@@ -134,7 +111,7 @@ void write_collection(const fs::path& dir, nnmeter::kernel_kind kind, const trai
     for (std::size_t j = 0; j < d.num_features(); ++j) test += number(d.row(i)[j]) + ",";
     test += number(y) + "," + number(yh) + "," + number((yh - y) / y) + "\n";
   }
-  write_text_atomically(dir / ("TestResult_" + kn + ".csv"), test);
+  write_file_atomically(dir / ("TestResult_" + kn + ".csv"), test);
 }
 
 // Everything one kind needs while it is built.
@@ -146,7 +123,17 @@ struct kind_state {
   std::map<std::string, std::size_t> by_key;   // key() -> index in configs
   std::map<std::string, training_sample> samples;  // key() -> training features and scale
   nnmeter::latency_target target = nnmeter::latency_target::ms;
+  // The held-out configurations, drawn from the prior round's rows once and kept for every
+  // later round: the metrics of each round describe the same configurations, drawn as real
+  // models' layers are, and fine-grained samples only ever train.
+  std::optional<std::set<std::string>> holdout_ids;
+  // Centres of the next fine-grained round: train-part configurations with a large
+  // out-of-fold error (never the held-out ones, which would then steer the sampling).
+  std::vector<std::string> refine_ids;
 };
+
+// Folds of the cross-validation that picks the fine-grained centres.
+constexpr int refine_folds = 5;
 
 }  // namespace
 
@@ -212,6 +199,9 @@ std::string build_report_json(const predictor_build_report& r) {
     e["samples"] = k.samples;
     e["failures"] = k.failures;
     e["median_latency_ms"] = k.median_latency_ms;
+    e["holdout_non_positive"] = k.holdout_non_positive;
+    e["probe_configs"] = k.probe_configs;
+    e["probe_non_positive"] = k.probe_non_positive;
     e["holdout"] = metrics_json(k.holdout);
     e["train"] = metrics_json(k.train);
     e["trees"] = k.trees;
@@ -231,7 +221,9 @@ std::string build_report_json(const predictor_build_report& r) {
       o["not_attempted"] = x.not_attempted;
       o["rows"] = x.rows;
       o["holdout"] = metrics_json(x.holdout);
+      o["holdout_rows"] = x.holdout_rows;
       o["error_configs"] = x.error_configs;
+      o["refine_configs"] = x.refine_configs;
       o["profiling_seconds"] = x.profiling_seconds;
       o["training_seconds"] = x.training_seconds;
       rounds.push_back(std::move(o));
@@ -414,7 +406,7 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
       kr.mark = round == 0 ? "prior" : "finegrained" + std::to_string(round);
       if (round > 0) {
         std::vector<kernel_config> around;
-        for (const std::string& id : last->error_ids) around.push_back(st.configs[st.by_key.at(id)]);
+        for (const std::string& id : st.refine_ids) around.push_back(st.configs[st.by_key.at(id)]);
         if (around.empty() || st.config.finegrained_sample_num == 0) break;  // nothing to refine
         sampler_options fo = so;
         fo.seed = derive_seed(pb.seed, "finegrained " + std::to_string(round));
@@ -509,12 +501,29 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
         break;
       }
       const auto t_train = clock_type::now();
+      if (!st.holdout_ids) {
+        st.holdout_ids.emplace();
+        for (std::size_t i : holdout_split(d.rows(), pb.holdout_fraction, to.seed).test)
+          st.holdout_ids->insert(d.id(i));
+      }
+      row_split split;
+      for (std::size_t i = 0; i < d.rows(); ++i)
+        (st.holdout_ids->count(d.id(i)) != 0 ? split.test : split.train).push_back(i);
+      to.split = split;
       train_result tr = train_kernel_model(d, to);
+      st.refine_ids.clear();
+      if (round + 1 < st.config.iteration && !cut && st.config.finegrained_sample_num > 0 &&
+          split.train.size() >= static_cast<std::size_t>(refine_folds)) {
+        for (std::size_t i : cross_validated_error_rows(d, split.train, to, refine_folds))
+          st.refine_ids.push_back(d.id(i));
+      }
       kr.training_seconds = seconds_since(t_train);
       res.training_seconds += kr.training_seconds;
       rep.training_seconds += kr.training_seconds;
+      kr.holdout_rows = split.test.size();
       kr.holdout = tr.holdout;
       kr.error_configs = tr.error_ids.size();
+      kr.refine_configs = st.refine_ids.size();
       res.rounds.push_back(kr);
       last = std::move(tr);
       last_data = std::move(d);
@@ -540,15 +549,40 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
     res.median_latency_ms = median_of(std::move(y));
     pred.set_forest(st.kind, tr.forest);
     pred.set_target(st.kind, st.target);
-    // Golden cases from the held-out rows (rows the forest never saw), else the first rows.
+    // The final forest's output for a training sample, ms.
+    const auto forest_ms = [&](const training_sample& t) {
+      return static_cast<double>(nnmeter::evaluate(tr.forest.view(), t.features.data())) *
+             t.scale;
+    };
+    for (double p : tr.test_predicted_ms)
+      if (!(p > 0)) ++res.holdout_non_positive;
+    // Fresh configurations of the priors, never measured: where does the forest leave the
+    // positive latencies? (A kernel there would be reported non-positive, not predicted.)
+    {
+      sampler_options po = so;
+      po.seed = derive_seed(pb.seed, "non-positive probe");
+      for (const kernel_config& c : sample_prior(st.kind, probe_per_kind, po)) {
+        try {
+          const training_sample t = training_sample_of(c, rules, rep.features, st.target);
+          ++res.probe_configs;
+          if (!(forest_ms(t) > 0)) ++res.probe_non_positive;
+        } catch (const nnmeter::error&) {
+          // A configuration the rules make another block: not this forest's input.
+        }
+      }
+    }
+    // Golden cases from the held-out rows (rows the forest never saw), else the first rows;
+    // only rows the forest gives a positive latency (a golden case is a latency).
     std::vector<nnmeter::feature_vector> golden;
     std::vector<double> golden_scales;
     const std::vector<std::size_t>& rows_for_golden = tr.split.test.empty() ? tr.split.train
                                                                              : tr.split.test;
     for (std::size_t i : rows_for_golden) {
       if (golden.size() == golden_per_kind) break;
-      golden.push_back(st.samples.at(d.id(i)).features);
-      golden_scales.push_back(st.samples.at(d.id(i)).scale);
+      const training_sample& t = st.samples.at(d.id(i));
+      if (!(forest_ms(t) > 0)) continue;
+      golden.push_back(t.features);
+      golden_scales.push_back(t.scale);
     }
     pred.record_golden(st.kind, golden, golden_per_kind, golden_scales);
     any_forest = true;
@@ -616,7 +650,7 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
   write_predictor_meta(meta, rep.meta_file);
   rep.report_file = results / (name + ".report.json");
   rep.wall_seconds = seconds_since(t_start);
-  write_text_atomically(rep.report_file, build_report_json(rep));
+  write_file_atomically(rep.report_file, build_report_json(rep));
   return rep;
 }
 

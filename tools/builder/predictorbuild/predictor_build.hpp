@@ -48,8 +48,12 @@ struct kernel_round {
   std::size_t failed = 0;         ///< failed in this run (recorded as failures, no latency)
   std::size_t not_attempted = 0;  ///< left when the budget or a stop ended the round
   std::size_t rows = 0;           ///< training rows after the round (every round so far)
+  std::size_t holdout_rows = 0;   ///< held-out rows: fixed after the prior round (see below)
   latency_metrics holdout;        ///< the held-out metrics of the forest trained after it
   std::size_t error_configs = 0;  ///< held-out configurations above ERROR_THRESHOLD
+  /// Train-part configurations whose out-of-fold error is above ERROR_THRESHOLD: the centres
+  /// of the next fine-grained round (0 when no round follows).
+  std::size_t refine_configs = 0;
   double profiling_seconds = 0;
   double training_seconds = 0;
 };
@@ -91,6 +95,13 @@ struct kernel_build_result {
   double training_seconds = 0;
   /// Median measured latency of the samples, ms (what a typical sample costs on the device).
   double median_latency_ms = 0;
+  /// Where the final forest gives no positive latency (a boosted forest extrapolating below
+  /// zero; the predictor reports such kernels as kernel_status::non_positive, never sums
+  /// them): held-out rows, and of `probe_configs` fresh prior configurations (never measured,
+  /// drawn with their own seed), how many.
+  std::size_t holdout_non_positive = 0;
+  std::size_t probe_configs = 0;
+  std::size_t probe_non_positive = 0;
 };
 
 /// Progress of build_predictor, for progress bars and logs.

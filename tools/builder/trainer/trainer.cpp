@@ -398,6 +398,33 @@ latency_metrics compute_metrics(const std::vector<double>& pred, const std::vect
   return m;
 }
 
+namespace {
+
+// An explicit split, sorted, after checking that it covers every row once and trains on some.
+row_split checked_split(const row_split& given, std::size_t rows) {
+  std::vector<char> seen(rows, 0);
+  for (const std::vector<std::size_t>* part : {&given.train, &given.test}) {
+    for (std::size_t i : *part) {
+      if (i >= rows)
+        throw nnmeter::error("explicit split: row " + std::to_string(i) + " of " +
+                             std::to_string(rows) + " is out of range");
+      if (seen[i]++)
+        throw nnmeter::error("explicit split: row " + std::to_string(i) + " appears twice");
+    }
+  }
+  if (given.train.size() + given.test.size() != rows)
+    throw nnmeter::error("explicit split: " +
+                         std::to_string(given.train.size() + given.test.size()) + " of " +
+                         std::to_string(rows) + " rows placed; every row must be in one part");
+  if (given.train.empty()) throw nnmeter::error("explicit split: the train part is empty");
+  row_split s = given;
+  std::sort(s.train.begin(), s.train.end());
+  std::sort(s.test.begin(), s.test.end());
+  return s;
+}
+
+}  // namespace
+
 train_result train_kernel_model(const training_data& data, const train_options& o) {
   const auto t0 = std::chrono::steady_clock::now();
   const nnmeter::kernel_kind kind = data.kind();
@@ -410,7 +437,8 @@ train_result train_kernel_model(const training_data& data, const train_options& 
   r.kind = kind;
   r.fit = o.fit;
   try {
-    r.split = holdout_split(data.rows(), o.test_fraction, o.seed);
+    r.split = o.split ? checked_split(*o.split, data.rows())
+                      : holdout_split(data.rows(), o.test_fraction, o.seed);
   } catch (const nnmeter::error& e) {
     throw nnmeter::error("trainer, kind " + kind_name(kind) + ": " + e.what());
   }
@@ -435,6 +463,40 @@ train_result train_kernel_model(const training_data& data, const train_options& 
   r.model_json = std::move(part.json);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
+}
+
+std::vector<std::size_t> cross_validated_error_rows(const training_data& data,
+                                                    const std::vector<std::size_t>& rows,
+                                                    const train_options& o, int folds) {
+  const nnmeter::kernel_kind kind = data.kind();
+  const auto fail = [&](const std::string& what) {
+    throw nnmeter::error("trainer, kind " + kind_name(kind) + ": cross-validation: " + what);
+  };
+  if (folds < 2) fail(std::to_string(folds) + " fold(s); at least 2 are needed");
+  if (rows.size() < static_cast<std::size_t>(folds))
+    fail(std::to_string(rows.size()) + " row(s) cannot make " + std::to_string(folds) + " folds");
+  for (std::size_t i : rows)
+    if (i >= data.rows())
+      fail("row " + std::to_string(i) + " of " + std::to_string(data.rows()) + " is out of range");
+  data.validate();
+  check_params(o.params, kind);
+  std::vector<std::size_t> order = rows;
+  sample_rng rng(derive_seed(o.seed, "cross-validation folds"));
+  rng.shuffle(order);
+  std::vector<std::size_t> errors;
+  for (int f = 0; f < folds; ++f) {
+    std::vector<std::size_t> train, test;
+    for (std::size_t j = 0; j < order.size(); ++j)
+      (j % static_cast<std::size_t>(folds) == static_cast<std::size_t>(f) ? test : train)
+          .push_back(order[j]);
+    const trained part = fit(data, train, o);
+    const std::vector<double> predicted = predict_rows(part.forest, data, test);
+    const std::vector<double> y = labels(data, test);
+    for (std::size_t k = 0; k < test.size(); ++k)
+      if (std::abs(y[k] - predicted[k]) / y[k] > o.error_threshold) errors.push_back(test[k]);
+  }
+  std::sort(errors.begin(), errors.end());
+  return errors;
 }
 
 std::vector<float> xgboost_predict(const std::string& model_json, const std::vector<float>& rows,

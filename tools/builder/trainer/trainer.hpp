@@ -136,19 +136,6 @@ enum class final_fit {
 };
 [[nodiscard]] const char* to_string(final_fit f) noexcept;
 
-/// Options of one training run.
-struct train_options {
-  train_params params;
-  /// Share of the rows held out for the metrics: ceil(test_fraction * rows) rows (scikit-
-  /// learn's rounding), in [0, 1). 0 = no held-out part (the metrics are left empty).
-  double test_fraction = 0.2;
-  /// Seed of the split and of XGBoost's row / column subsampling.
-  std::uint64_t seed = 1;
-  /// nn-Meter's ERROR_THRESHOLD: held-out rows with |y - ŷ| / y above it are error rows.
-  double error_threshold = 0.1;
-  final_fit fit = final_fit::train_part;
-};
-
 /// The held-out split: ceil(test_fraction * n) rows chosen by a seeded shuffle (sample_rng),
 /// both lists sorted. Throws nnmeter::error when test_fraction is outside [0, 1) or the train
 /// part would be empty.
@@ -157,6 +144,23 @@ struct row_split {
   std::vector<std::size_t> test;
 };
 [[nodiscard]] row_split holdout_split(std::size_t rows, double test_fraction, std::uint64_t seed);
+
+/// Options of one training run.
+struct train_options {
+  train_params params;
+  /// Share of the rows held out for the metrics: ceil(test_fraction * rows) rows (scikit-
+  /// learn's rounding), in [0, 1). 0 = no held-out part (the metrics are left empty).
+  double test_fraction = 0.2;
+  /// An explicit split instead of test_fraction's seeded one: every row of the data exactly
+  /// once, in `train` (not empty) or `test`. The builder keeps the held-out rows of its prior
+  /// round fixed this way while fine-grained rounds add training rows.
+  std::optional<row_split> split;
+  /// Seed of the split and of XGBoost's row / column subsampling.
+  std::uint64_t seed = 1;
+  /// nn-Meter's ERROR_THRESHOLD: held-out rows with |y - ŷ| / y above it are error rows.
+  double error_threshold = 0.1;
+  final_fit fit = final_fit::train_part;
+};
 
 /// nn-Meter's latency_metrics over n rows: RMSE (ms), RMSPE = 100 sqrt(mean(((y - ŷ) / y)^2))
 /// (%), RMSE / mean(y), and the shares of rows with |y - ŷ| / y <= 5 %, 10 %, 15 % (in [0, 1]).
@@ -207,6 +211,16 @@ struct train_result {
 /// XGBoost's own errors (its message included).
 [[nodiscard]] train_result train_kernel_model(const training_data& data,
                                               const train_options& options = {});
+
+/// The rows of `rows` whose out-of-fold prediction misses their latency by more than
+/// options.error_threshold (relative), sorted: `rows` is cut into `folds` seeded parts and each
+/// part is predicted by a forest trained on the others (options.params and seed; the split
+/// options are not used). The builder's fine-grained rounds refine around these rows of the
+/// train part, so that the held-out rows never steer what is sampled next. Throws
+/// nnmeter::error naming the kind when folds < 2, rows.size() < folds, or a row is out of range.
+[[nodiscard]] std::vector<std::size_t> cross_validated_error_rows(
+    const training_data& data, const std::vector<std::size_t>& rows, const train_options& options,
+    int folds = 5);
 
 /// The prediction of an XGBoost JSON model for `rows` rows of `num_features` floats, by
 /// XGBoost itself (XGBoosterPredict). For checks and tests.

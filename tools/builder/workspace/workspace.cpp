@@ -993,12 +993,13 @@ const std::vector<field<predictorbuild_config>>& predictorbuild_fields() {
       field<P> f;
       f.key = "FEATURE_SET";
       f.comment =
-          "nnmeter: the feature vectors the kernel models read: extended (nnmeter's: adds FLOPs,\n"
-          "bytes moved, widths) or nnmeter (nn-Meter's vectors).";
+          "nnmeter: the feature vectors the kernel models read: lanes (nnmeter's: extended plus\n"
+          "output size and vector-lane fill of the channels), extended (nnmeter's: adds FLOPs,\n"
+          "bytes moved, widths to nn-Meter's) or nnmeter (nn-Meter's vectors).";
       f.read = [](P& c, const reader& r, const located_value& v) {
-        c.feature_set = read_choice(r, v, {"extended", "nnmeter"}) == "extended"
-                            ? nnmeter::feature_set::extended
-                            : nnmeter::feature_set::nnmeter;
+        // read_choice admits only spellings that parse_feature_set reads.
+        nnmeter::parse_feature_set(read_choice(r, v, {"lanes", "extended", "nnmeter"}),
+                                   c.feature_set);
       };
       f.write = [](const P& c, yaml_writer& w, int indent) {
         w.line(indent, "FEATURE_SET", std::string(nnmeter::to_string(c.feature_set)));

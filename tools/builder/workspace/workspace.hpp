@@ -194,9 +194,10 @@ struct predictorbuild_config {
   double budget_minutes = 0;
   /// HOLDOUT_FRACTION (project): share of each kind's samples held out for the metrics.
   double holdout_fraction = 0.2;
-  /// FEATURE_SET (project): the feature vectors the forests read, "extended" (the project's:
-  /// FLOPs, bytes, widths) or "nnmeter" (nn-Meter's vectors).
-  nnmeter::feature_set feature_set = nnmeter::feature_set::extended;
+  /// FEATURE_SET (project): the feature vectors the forests read, "lanes" (the project's
+  /// extended set plus output size and vector-lane fill), "extended" (FLOPs, bytes, widths)
+  /// or "nnmeter" (nn-Meter's vectors).
+  nnmeter::feature_set feature_set = nnmeter::feature_set::lanes;
   /// MAX_MFLOPS, MAX_MBYTES (project): the sampler's caps: a sampled configuration whose
   /// block exceeds them gets smaller channels (builder::sampling_caps); 0 = no cap.
   double max_mflops = 1000;

@@ -69,21 +69,8 @@ int main(int argc, char** argv) {
                  "[--max-depth D] [--random-forest] [--kinds K1,K2,...] [--overwrite]\n");
     return 2;
   }
-  struct kind_rows {
-    nnmeter::kernel_kind kind;
-    std::size_t n;
-  };
-  using nnmeter::kernel_kind;
-  std::vector<kind_rows> kinds = {{kernel_kind::conv_bn_relu, 1000},
-                                  {kernel_kind::dwconv_bn_relu, 600},
-                                  {kernel_kind::fc, 300},
-                                  {kernel_kind::relu, 300},
-                                  {kernel_kind::add, 300},
-                                  {kernel_kind::hswish, 300},
-                                  {kernel_kind::se, 300},
-                                  {kernel_kind::global_avgpool, 200},
-                                  {kernel_kind::maxpool, 300},
-                                  {kernel_kind::concat, 300}};
+  using nnmeter_test::kind_rows;
+  std::vector<kind_rows> kinds = nnmeter_test::mobilenet_like_kinds();
   if (!only.empty()) {
     std::vector<kind_rows> kept;
     for (const kind_rows& k : kinds)
