@@ -5089,7 +5089,7 @@ NNMETER_END_NAMESPACE
 // ---- end nnmeter/fusion/detect.hpp ----
 
 // ---- begin nnmeter/kernels/features.hpp ----
-// nnmeter — feature vectors of kernels: nn-Meter's set (bit-compatible) and the richer own set.
+// nnmeter — feature vectors of kernels: nn-Meter's set (bit-compatible) and the project's own sets.
 // SPDX-License-Identifier: MIT
 
 
@@ -5109,11 +5109,13 @@ NNMETER_BEGIN_NAMESPACE
 enum class feature_set : std::uint8_t {
   nnmeter,   ///< exactly nn-Meter's vectors, quirks included (for nn-Meter predictors)
   extended,  ///< the project's own: adds input width, dilation, groups, dtype, FLOPs, bytes
+  lanes,     ///< extended, plus the output size and how well the output channels fill vector
+             ///< registers of 4, 8 and 16 lanes (conv, dwconv, pools, fc, matmul)
 };
 
-/// Spelling used in predictor manifests: "nnmeter" or "extended".
+/// Spelling used in predictor manifests: "nnmeter", "extended" or "lanes".
 constexpr std::string_view to_string(feature_set s) noexcept {
-  return s == feature_set::nnmeter ? "nnmeter" : "extended";
+  return s == feature_set::nnmeter ? "nnmeter" : s == feature_set::extended ? "extended" : "lanes";
 }
 /// Parses to_string(feature_set).
 constexpr bool parse_feature_set(std::string_view s, feature_set& out) noexcept {
@@ -5125,14 +5127,18 @@ constexpr bool parse_feature_set(std::string_view s, feature_set& out) noexcept 
     out = feature_set::extended;
     return true;
   }
+  if (s == "lanes") {
+    out = feature_set::lanes;
+    return true;
+  }
   return false;
 }
 
-/// A feature vector of at most 16 values, stored inline (no allocation on the hot path).
+/// A feature vector of at most 24 values, stored inline (no allocation on the hot path).
 /// Empty when the kernel has no vector in the requested set.
 class feature_vector {
  public:
-  static constexpr std::size_t capacity = 16;
+  static constexpr std::size_t capacity = 24;
   constexpr feature_vector() noexcept = default;
   constexpr feature_vector(std::initializer_list<double> v) noexcept {
     for (double x : v) push_back(x);
@@ -5226,12 +5232,32 @@ constexpr void visit_kind(kernel_kind k, F&& f) {
   detail::visit_kind_impl(k, f, std::make_index_sequence<kernel_kind_count>{});
 }
 
+/// How many values the lanes set appends to a kind's extended vector: the output height and
+/// width and the lane fills of the output channels for windowed kinds (conv, dwconv, pools),
+/// the lane fills alone for fc and matmul, nothing for the rest.
+constexpr std::size_t lanes_extra_feature_count(kernel_kind k) noexcept {
+  switch (k) {
+    case kernel_kind::conv_bn_relu:
+    case kernel_kind::dwconv_bn_relu:
+    case kernel_kind::maxpool:
+    case kernel_kind::avgpool:
+      return 5;
+    case kernel_kind::fc:
+    case kernel_kind::matmul:
+      return 3;
+    default:
+      return 0;
+  }
+}
+
 /// Length of a kind's vector in a feature set (0: the set has no vector for the kind).
 constexpr std::size_t feature_count(kernel_kind k, feature_set s) noexcept {
   const auto i = static_cast<std::size_t>(k);
   if (i >= kernel_kind_count) return 0;
-  return s == feature_set::nnmeter ? detail::nnmeter_feature_counts[i]
-                                   : detail::extended_feature_counts[i];
+  if (s == feature_set::nnmeter) return detail::nnmeter_feature_counts[i];
+  const std::size_t extended = detail::extended_feature_counts[i];
+  return s == feature_set::extended || extended == 0 ? extended
+                                                      : extended + lanes_extra_feature_count(k);
 }
 
 namespace detail {
@@ -5411,12 +5437,52 @@ inline feature_vector extended_features(const kernel& k) {
   }
 }
 
+// Share of the `lanes`-wide vector registers that `n` values fill: n / (ceil(n / lanes) *
+// lanes), 1 for a multiple of lanes; 0 for an empty or unknown count.
+constexpr double lane_fill(double n, double lanes) noexcept {
+  if (!(n >= 1)) return 0;
+  const double whole = static_cast<double>(static_cast<std::uint64_t>(n / lanes));
+  const double regs = whole * lanes < n ? whole + 1 : whole;
+  return n / (regs * lanes);
+}
+
+// The lanes set: the extended vector, then (windowed kinds) output height and width, then
+// the fill of 4-, 8- and 16-lane registers by the output channels. Vectorised kernels tile
+// the output channels by the register width (XNNPACK: 16 on AVX-512, 8 on AVX2 and NEON
+// for f32), so a channel count just past a multiple costs a whole extra tile: the step that
+// the extended features leave to the forest to find from the raw count.
+inline feature_vector lanes_features(const kernel& k) {
+  feature_vector f = extended_features(k);
+  const std::size_t extra = lanes_extra_feature_count(k.kind);
+  if (f.empty() || extra == 0) return f;
+  const tensor_shape empty{};
+  const tensor_shape& y = k.output_tensors.empty() ? empty : k.output_tensors[0];
+  double ho = 0, wo = 0, cy = 0;
+  hwc(y, ho, wo, cy);
+  const double co = k.cout ? static_cast<double>(*k.cout) : cy;
+  if (extra == 5) {
+    f.push_back(ho);
+    f.push_back(wo);
+  }
+  f.push_back(lane_fill(co, 4));
+  f.push_back(lane_fill(co, 8));
+  f.push_back(lane_fill(co, 16));
+  return f;
+}
+
 }  // namespace detail
 
 /// The feature vector of a kernel in a feature set; empty when the set has none for it
 /// (nn-Meter's set covers only its sixteen kinds, and needs the fields they read).
 inline feature_vector features(const kernel& k, feature_set s) {
-  return s == feature_set::nnmeter ? detail::nnmeter_features(k) : detail::extended_features(k);
+  switch (s) {
+    case feature_set::nnmeter:
+      return detail::nnmeter_features(k);
+    case feature_set::extended:
+      return detail::extended_features(k);
+    default:
+      return detail::lanes_features(k);
+  }
 }
 
 NNMETER_END_NAMESPACE
@@ -6415,20 +6481,24 @@ enum class kernel_status : std::uint8_t {
   no_model,          ///< the predictor has no forest for the kernel's kind
   no_features,       ///< the feature set has no vector for this kernel
   feature_mismatch,  ///< the forest reads a different number of features than the set gives
+  non_positive,      ///< the forest's output is not a positive latency (a forest extrapolating
+                     ///< below zero): kept in latency_ms for diagnosis, never summed
 };
 
 /// Spelling of a kernel_status in reports: "predicted", "no-model", "no-features",
-/// "feature-mismatch".
+/// "feature-mismatch", "non-positive".
 constexpr std::string_view to_string(kernel_status s) noexcept {
   switch (s) {
     case kernel_status::predicted: return "predicted";
     case kernel_status::no_model: return "no-model";
     case kernel_status::no_features: return "no-features";
-    default: return "feature-mismatch";
+    case kernel_status::feature_mismatch: return "feature-mismatch";
+    default: return "non-positive";
   }
 }
 
-/// Latency of one kernel; `latency_ms` is meaningful only when status == predicted.
+/// Latency of one kernel; `latency_ms` is meaningful only when status == predicted (with
+/// non_positive it holds the forest's rejected output).
 struct kernel_latency {
   double latency_ms = 0.0;
   kernel_status status = kernel_status::no_model;
@@ -6607,7 +6677,12 @@ class predictor {
                     "' has " + std::to_string(fv.size()) + " values, its forest reads " +
                     std::to_string(f->num_features));
       const double scale = scales.empty() ? 1.0 : scales[r];
-      golden_.push_back({k, fv, static_cast<double>(evaluate_row(*f, fv)) * scale, scale});
+      const double ms = static_cast<double>(evaluate_row(*f, fv)) * scale;
+      if (!(ms > 0))
+        throw error("predictor: the forest of kind '" + std::string(to_string(k)) +
+                    "' predicts " + detail::golden_number(ms) + " ms for golden row " +
+                    std::to_string(r) + "; a golden case must be a positive latency");
+      golden_.push_back({k, fv, ms, scale});
       ++n;
     }
   }
@@ -6649,8 +6724,7 @@ class predictor {
     const feature_vector f = features(k, info_.features);
     const kernel_status st = check_features(f, *views_[i]);
     if (st != kernel_status::predicted) return {0.0, st};
-    return {static_cast<double>(evaluate(*views_[i], f.data())) * scale_of(k),
-            kernel_status::predicted};
+    return checked(static_cast<double>(evaluate(*views_[i], f.data())) * scale_of(k));
   }
 
   /// Latencies of already detected kernels. Kernels of one kind are evaluated together
@@ -6799,9 +6873,14 @@ class predictor {
       detail::evaluate_batch_bounded(f, depth_[kind].data(), unique_rows.data(), s.out.size(), nf,
                                      s.out.data());
       for (std::size_t r = 0; r < which.size(); ++r)
-        lat[which[r]] = {static_cast<double>(s.out[slot[r]]) * scale_of(ks[which[r]]),
-                         kernel_status::predicted};
+        lat[which[r]] = checked(static_cast<double>(s.out[slot[r]]) * scale_of(ks[which[r]]));
     }
+  }
+
+  // A forest's output as a kernel latency: predicted when positive (a latency), else
+  // non_positive, so that no zero or negative milliseconds ever enter a total.
+  static kernel_latency checked(double ms) noexcept {
+    return {ms, ms > 0 ? kernel_status::predicted : kernel_status::non_positive};
   }
 
   static float evaluate_row(const forest_view& f, const feature_vector& fv) noexcept {

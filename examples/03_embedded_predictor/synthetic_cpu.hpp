@@ -1345,7 +1345,8 @@ constexpr nnmeter::latency_target target_for(nnmeter::kernel_kind k) noexcept {
 /// manifest.features)) and whose work is flops and bytes (kernel::flops, kernel::bytes; read
 /// only when target_for(k) is not ms): exactly what make_predictor() predicts for it. Usable in
 /// constant expressions; empty when forest_for(k) is nullptr, f is not as long as its forest
-/// reads, or the target needs a work that was not given.
+/// reads, the target needs a work that was not given, or the forest's output is not a
+/// positive latency (the predictor's kernel_status::non_positive).
 constexpr std::optional<double> kernel_latency_ms(
     nnmeter::kernel_kind k, const nnmeter::feature_vector& f,
     double flops = std::numeric_limits<double>::quiet_NaN(),
@@ -1358,8 +1359,10 @@ constexpr std::optional<double> kernel_latency_ms(
   if ((t == nnmeter::latency_target::ms_per_mflop && !(flops == flops)) ||
       (t == nnmeter::latency_target::ms_per_mbyte && !(bytes == bytes)))
     return std::nullopt;
-  const double scale = nnmeter::target_scale(t, flops, bytes);
-  return static_cast<double>(nnmeter::evaluate(*v, f.data())) * scale;
+  const double ms =
+      static_cast<double>(nnmeter::evaluate(*v, f.data())) * nnmeter::target_scale(t, flops, bytes);
+  if (!(ms > 0)) return std::nullopt;
+  return ms;
 }
 
 // ---- golden cases: the latencies (ms) the forests gave when the package was written
