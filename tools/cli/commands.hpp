@@ -22,4 +22,8 @@ struct command {
 /// `nnmeter profile`: tools/cli/profile.cpp.
 command add_profile_command(CLI::App& app);
 
+/// `nnmeter zoo --family F [--family G ...] --count N --seed S --out DIR [--format onnx|ir]
+/// [--with-weights] [--json]`: tools/cli/zoo.cpp.
+command add_zoo_command(CLI::App& app);
+
 }  // namespace nnmeter_cli

@@ -59,11 +59,13 @@ std::string error_of(const nb::kernel_config& c) {
   return {};
 }
 
-// A forest that returns the number of features of x that differ (as float) from `target`:
-// tree i is "x[i] < t ? 1 : (x[i] < next(t) ? 0 : 1)".
+// A forest that returns 1 + the number of features of x that differ (as float) from
+// `target`: base score 1 (a latency must be positive to be predicted), tree i is
+// "x[i] < t ? 1 : (x[i] < next(t) ? 0 : 1)".
 nnmeter::forest mismatch_counter(const nnmeter::feature_vector& target) {
   nnmeter::forest f;
   f.num_features = static_cast<std::uint32_t>(target.size());
+  f.base_score = 1.0f;
   for (std::size_t i = 0; i < target.size(); ++i) {
     const auto base = static_cast<std::int32_t>(f.left.size());
     const auto t = static_cast<float>(target[i]);
@@ -91,7 +93,7 @@ double predictor_mismatches(const nnmeter::graph& g, const nnmeter::rule_set& ru
   const nnmeter::prediction r = p.predict(g);
   REQUIRE(r.kernels.size() == 1);
   if (r.kernels[0].status != nnmeter::kernel_status::predicted) return -1;
-  return r.kernels[0].latency_ms;
+  return r.kernels[0].latency_ms - 1.0;
 }
 
 }  // namespace
