@@ -48,11 +48,6 @@ struct zoo_options {
 
 namespace zoo = nnmeter::zoo;
 
-// Writes `bytes` to `file` through a temporary file and a rename (no half-written file).
-void write_bytes(const fs::path& file, const std::string& bytes) {
-  nnmeter::builder::write_file_atomically(file, bytes);
-}
-
 std::string all_families() {
   std::string s;
   for (zoo::family f : zoo::families()) s += (s.empty() ? "" : ", ") + std::string(zoo::to_string(f));
@@ -100,7 +95,7 @@ int run_zoo(const zoo_options& o) {
       } else {
         bytes = nnmeter::io::write_nnmeter_ir(m.graph) + "\n";
       }
-      write_bytes(fs::path(o.out) / file, bytes);
+      nnmeter::builder::write_file_atomically(fs::path(o.out) / file, bytes);
       std::string quoted;
       for (char c : m.config) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
       csv += m.name + "," + std::string(zoo::to_string(f)) + "," + std::to_string(o.seed) + "," +
@@ -116,7 +111,7 @@ int run_zoo(const zoo_options& o) {
       list.push_back(std::move(e));
     }
   }
-  write_bytes(fs::path(o.out) / "zoo.csv", csv);
+  nnmeter::builder::write_file_atomically(fs::path(o.out) / "zoo.csv", csv);
   if (o.json) {
     nlohmann::ordered_json j = nlohmann::ordered_json::object();
     j["out"] = o.out;

@@ -49,6 +49,15 @@ nnmeter::kernel make(const char* op, std::vector<nnmeter::tensor_shape> in) {
   return k;
 }
 
+// A kernel of kind `i` on 4x4x8 tensors, for the per-kind length checks.
+nnmeter::kernel kernel_of_kind(std::size_t i) {
+  nnmeter::kernel k = make("x", {{1, 4, 4, 8}, {1, 4, 4, 8}});
+  k.kind = static_cast<nnmeter::kernel_kind>(i);
+  k.output_tensors = {{1, 4, 4, 8}};
+  k.cout = 8;
+  return k;
+}
+
 }  // namespace
 
 TEST_CASE("visit_kind dispatches every kind to its traits") {
@@ -134,10 +143,7 @@ TEST_CASE("extended features add width, dilation, groups, dtype, FLOPs and bytes
   CHECK(f[12] > 0);
   // Every kind's extended vector has its declared length.
   for (std::size_t i = 0; i < nnmeter::kernel_kind_count; ++i) {
-    nnmeter::kernel k = make("x", {{1, 4, 4, 8}, {1, 4, 4, 8}});
-    k.kind = static_cast<nnmeter::kernel_kind>(i);
-    k.output_tensors = {{1, 4, 4, 8}};
-    k.cout = 8;
+    const nnmeter::kernel k = kernel_of_kind(i);
     INFO("kind " << nnmeter::to_string(k.kind));
     CHECK(nnmeter::features(k, nnmeter::feature_set::extended).size() ==
           nnmeter::feature_count(k.kind, nnmeter::feature_set::extended));
@@ -190,10 +196,7 @@ TEST_CASE("lanes features: the extended vector, then output size and channel lan
   CHECK(fc[8] == 1000.0 / 1008.0);
   // Kinds without lane features keep their extended vector; every kind has its declared length.
   for (std::size_t i = 0; i < nnmeter::kernel_kind_count; ++i) {
-    nnmeter::kernel k = make("x", {{1, 4, 4, 8}, {1, 4, 4, 8}});
-    k.kind = static_cast<nnmeter::kernel_kind>(i);
-    k.output_tensors = {{1, 4, 4, 8}};
-    k.cout = 8;
+    const nnmeter::kernel k = kernel_of_kind(i);
     INFO("kind " << nnmeter::to_string(k.kind));
     const auto l = nnmeter::features(k, nnmeter::feature_set::lanes);
     const auto e = nnmeter::features(k, nnmeter::feature_set::extended);

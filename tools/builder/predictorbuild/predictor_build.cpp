@@ -6,6 +6,7 @@
 #include "builder/package/registry.hpp"
 #include "builder/sampler/sampling.hpp"
 #include "builder/store/keys.hpp"
+#include "measure.hpp"
 #include "registry/result_json.hpp"
 
 #include <nnmeter/io/json.hpp>
@@ -79,13 +80,6 @@ train_params params_of(const kernel_build_config& k) {
   p.subsample = k.subsample;
   p.colsample_bynode = k.colsample_bynode;
   return p;
-}
-
-double median_of(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 // The CSV files of one kind (nn-Meter's collection/Data_<kind>.csv and TestResult_<kind>.csv).
@@ -546,7 +540,8 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
     res.nodes = tr.forest.view().num_nodes;
     std::vector<double> y;
     for (std::size_t i = 0; i < d.rows(); ++i) y.push_back(d.latency_ms(i));
-    res.median_latency_ms = median_of(std::move(y));
+    std::sort(y.begin(), y.end());
+    res.median_latency_ms = nnmeter::backends::percentile(y, 0.5);  // d has >= 10 rows here
     pred.set_forest(st.kind, tr.forest);
     pred.set_target(st.kind, st.target);
     // The final forest's output for a training sample, ms.
