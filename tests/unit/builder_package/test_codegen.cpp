@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "builder/package/codegen.hpp"
+#include "support/read_file.hpp"
 #include "support/compile_program.hpp"
 #include "support/embedded_program.hpp"
 #include "support/predictor_fixture.hpp"
@@ -36,12 +37,7 @@ bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using nnmeter_test::read_file;
 
 std::string error_of(const nnmeter::predictor& p, const nb::codegen_options& o = {}) {
   try {

@@ -9,6 +9,7 @@
 #include "builder/package/registry.hpp"
 #include "builder/trainer/trainer.hpp"
 
+#include "../../support/read_file.hpp"
 #include "../../support/temp_dir.hpp"
 
 #include <nnmeter/io/json.hpp>
@@ -112,15 +113,10 @@ const nb::kernel_build_result& result_of(const nb::predictor_build_report& r, ke
   throw std::logic_error("unreachable");
 }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using nnmeter_test::read_file;
 
 std::size_t lines_of(const fs::path& p) {
-  const std::string t = read_text(p);
+  const std::string t = read_file(p);
   return static_cast<std::size_t>(std::count(t.begin(), t.end(), '\n'));
 }
 
@@ -240,7 +236,7 @@ TEST_CASE("build_predictor: a package, its meta file, reports and CSVs, for ever
   CHECK(meta.kernel_predictors.size() == 2);
 
   // The report and nn-Meter's CSVs.
-  const nlohmann::json rep = nlohmann::json::parse(read_text(r.report_file));
+  const nlohmann::json rep = nlohmann::json::parse(read_file(r.report_file));
   CHECK(rep.at("name") == "cost_test");
   CHECK(rep.at("kinds").size() == 3);
   CHECK(rep.at("kinds")[2].at("status") == "skipped");

@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "store_test_util.hpp"
+#include "support/read_file.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace store_test;
@@ -62,17 +63,12 @@ int wait_for(pid_t pid) {
   return status;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using nnmeter_test::read_file;
 
 /// How often each configuration index appears in the helper's attempt log.
 std::map<long, int> attempts(const std::string& log) {
   std::map<long, int> n;
-  std::istringstream in(read_text(log));
+  std::istringstream in(read_file(log));
   std::string line;
   while (std::getline(in, line))
     if (!line.empty()) ++n[std::stol(line)];
@@ -81,7 +77,7 @@ std::map<long, int> attempts(const std::string& log) {
 
 /// Lines in `file` (0 when it does not exist).
 std::size_t lines(const std::string& file) {
-  const std::string text = read_text(file);
+  const std::string text = read_file(file);
   return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
@@ -120,7 +116,7 @@ TEST_CASE("kill: SIGKILL at random points, restarts: every configuration once, i
   const auto t_ref = std::chrono::steady_clock::now();
   const int ref_status = wait_for(spawn({"--store", ref_store, "--count", std::to_string(n)}, out));
   const double ref_seconds = seconds_since(t_ref);
-  INFO("helper output: " << read_text(out));
+  INFO("helper output: " << read_file(out));
   REQUIRE(WIFEXITED(ref_status));
   REQUIRE(WEXITSTATUS(ref_status) == 0);
   const std::set<std::string> reference = measured_configs(ref_store);
@@ -198,7 +194,7 @@ TEST_CASE("kill: SIGKILL at random points, restarts: every configuration once, i
   const int final_status =
       wait_for(spawn({"--store", store, "--count", std::to_string(n), "--log", log}, out));
   ++restarts;
-  INFO("helper output: " << read_text(out));
+  INFO("helper output: " << read_file(out));
   REQUIRE(WIFEXITED(final_status));
   REQUIRE(WEXITSTATUS(final_status) == 0);
 
@@ -249,10 +245,10 @@ TEST_CASE(
   constexpr long n = 12;
   const int st1 =
       wait_for(spawn({"--store", store, "--count", std::to_string(n), "--fail-every", "4"}, out));
-  INFO("helper output: " << read_text(out));
+  INFO("helper output: " << read_file(out));
   REQUIRE(WIFEXITED(st1));
   REQUIRE(WEXITSTATUS(st1) == 0);
-  CHECK(read_text(out).find("measured=9 already=0 failed=3 ") != std::string::npos);
+  CHECK(read_file(out).find("measured=9 already=0 failed=3 ") != std::string::npos);
   {
     bs::profile_store s = bs::profile_store::open(store, {true});
     const bs::store_summary sum = s.summary();
@@ -271,7 +267,7 @@ TEST_CASE(
       wait_for(spawn({"--store", store, "--count", std::to_string(n), "--fail-every", "4"}, out));
   REQUIRE(WIFEXITED(st2));
   REQUIRE(WEXITSTATUS(st2) == 0);
-  CHECK(read_text(out).find("measured=3 already=9 failed=0 ") != std::string::npos);
+  CHECK(read_file(out).find("measured=3 already=9 failed=0 ") != std::string::npos);
   bs::profile_store s = bs::profile_store::open(store, {true});
   const bs::store_summary sum = s.summary();
   CHECK(sum.measured == 12);
@@ -310,10 +306,10 @@ TEST_CASE("kill: SIGINT stops a campaign before its next measurement, cleanly") 
   REQUIRE(seen >= 5);
   REQUIRE(kill(pid, SIGINT) == 0);
   const int status = wait_for(pid);
-  INFO("helper output: " << read_text(out));
+  INFO("helper output: " << read_file(out));
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
-  CHECK(read_text(out).find("stopped=1") != std::string::npos);
+  CHECK(read_file(out).find("stopped=1") != std::string::npos);
   const std::size_t stored = ok_rows(store);
   CHECK(stored >= seen);
   CHECK(stored < static_cast<std::size_t>(n));
@@ -332,7 +328,7 @@ TEST_CASE("kill: two campaigns at once on one store record every configuration o
   const pid_t b = spawn({"--store", store, "--count", std::to_string(n)}, dir.file("b.txt"));
   const int sa = wait_for(a);
   const int sb = wait_for(b);
-  INFO("a: " << read_text(dir.file("a.txt")) << " b: " << read_text(dir.file("b.txt")));
+  INFO("a: " << read_file(dir.file("a.txt")) << " b: " << read_file(dir.file("b.txt")));
   REQUIRE(WIFEXITED(sa));
   REQUIRE(WIFEXITED(sb));
   CHECK(WEXITSTATUS(sa) == 0);

@@ -12,18 +12,14 @@
 
 #include "builder/store/report.hpp"
 #include "store_test_util.hpp"
+#include "support/read_file.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace store_test;
 
 namespace {
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using nnmeter_test::read_file;
 
 }  // namespace
 
@@ -366,7 +362,7 @@ TEST_CASE("store: export_csv writes every row, RFC 4180 quoted, and no latency f
                          "line one\nline \"two\"", 0.5);
   const std::string csv = dir.file("out.csv");
   s.export_csv(csv);
-  const std::string text = read_text(csv);
+  const std::string text = read_file(csv);
   CHECK(text.rfind("id,campaign,purpose,kind,config,backend,device,status,error,latency_ms,", 0) ==
         0);
   // the config holds a comma and quotes: quoted, quotes doubled

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "builder/workspace/workspace.hpp"
+#include "support/read_file.hpp"
 #include "support/temp_dir.hpp"
 
 namespace bw = nnmeter::builder;
@@ -17,12 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_text(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using nnmeter_test::read_file;
 
 void write_text(const fs::path& p, const std::string& text) {
   std::ofstream f(p, std::ios::binary | std::ios::trunc);
@@ -167,7 +163,7 @@ TEST_CASE("workspace: create --xnnpack-workspace writes nn-Meter's three files w
 
   // backend_config.yaml: the xnnpack backend, the protocol's defaults, no ADB keys
   CHECK(ws.backend.backend == "xnnpack");
-  const std::string backend_text = read_text(ws.backend_config_file());
+  const std::string backend_text = read_file(ws.backend_config_file());
   CHECK_FALSE(contains(backend_text, "REMOTE_MODEL_DIR"));
   CHECK(contains(backend_text, "PROTOCOL:\n"));
   check_equal(ws.backend, bw::default_backend_config(bw::workspace_kind::xnnpack));
@@ -183,7 +179,7 @@ TEST_CASE("workspace: --tflite-workspace has nn-Meter's ADB keys, --customized n
   CHECK(t.backend.benchmark_model_path == "/data/local/tmp/benchmark_model");
   CHECK(t.backend.device_serial.empty());
   CHECK(t.backend.kernel_path.empty());
-  const std::string text = read_text(t.backend_config_file());
+  const std::string text = read_file(t.backend_config_file());
   CHECK(contains(text, "\nREMOTE_MODEL_DIR: /mnt/sdcard/tflite_bench\n"));
   CHECK(contains(text, "\nBENCHMARK_MODEL_PATH: /data/local/tmp/benchmark_model\n"));
   CHECK(contains(text, "\nDEVICE_SERIAL: \"\"\n"));
@@ -214,7 +210,7 @@ TEST_CASE("workspace: every key is commented in the written files") {
   for (const fs::path& file :
        {ws.backend_config_file(), ws.ruletest_config_file(), ws.predictorbuild_config_file()}) {
     CAPTURE(file.string());
-    std::istringstream in(read_text(file));
+    std::istringstream in(read_file(file));
     std::string line;
     std::string previous;
     int keys = 0;
@@ -235,9 +231,9 @@ TEST_CASE("workspace: every key is commented in the written files") {
     CHECK(keys >= 6);
   }
   // the comment of every key (KERNELS' sub-keys in KERNELS' comment) is in the files
-  const std::string all = read_text(ws.backend_config_file()) +
-                          read_text(ws.ruletest_config_file()) +
-                          read_text(ws.predictorbuild_config_file());
+  const std::string all = read_file(ws.backend_config_file()) +
+                          read_file(ws.ruletest_config_file()) +
+                          read_file(ws.predictorbuild_config_file());
   for (bw::config_file f :
        {bw::config_file::backend, bw::config_file::ruletest, bw::config_file::predictorbuild})
     for (const bw::config_key_info& k : bw::config_keys(f)) {
@@ -249,7 +245,7 @@ TEST_CASE("workspace: every key is commented in the written files") {
 }
 
 TEST_CASE("workspace: every key is documented in docs/configuration.md") {
-  const std::string docs = read_text(fs::path(NNMETER_SOURCE_DIR) / "docs" / "configuration.md");
+  const std::string docs = read_file(fs::path(NNMETER_SOURCE_DIR) / "docs" / "configuration.md");
   REQUIRE_FALSE(docs.empty());
   for (bw::config_file f :
        {bw::config_file::backend, bw::config_file::ruletest, bw::config_file::predictorbuild})
@@ -540,11 +536,11 @@ TEST_CASE("workspace: creating over a workspace refuses, --force rewrites the co
     CHECK(e.path() == ws.backend_config_file().string());
     CHECK(contains(e.what(), "already a workspace"));
   }
-  CHECK(read_text(ws.ruletest_config_file()) == "HW: 14\n");  // untouched
+  CHECK(read_file(ws.ruletest_config_file()) == "HW: 14\n");  // untouched
   const bw::workspace again = bw::create_workspace(dir, {bw::workspace_kind::tflite, "", true});
   CHECK(again.ruletest.hw == 28);
   CHECK(again.kind() == bw::workspace_kind::tflite);
-  CHECK(read_text(ws.store_file()) == "measurements");  // never touched
+  CHECK(read_file(ws.store_file()) == "measurements");  // never touched
   for (const auto& e : fs::directory_iterator(ws.configs_dir()))
     CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
 }

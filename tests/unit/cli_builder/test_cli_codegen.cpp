@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "support/read_file.hpp"
 #include "support/embedded_program.hpp"
 #include "support/predictor_fixture.hpp"
 #include "support/run_command.hpp"
@@ -47,12 +48,7 @@ bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using nnmeter_test::read_file;
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 
 #include <nnmeter.hpp>
 
+#include "support/read_file.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 
@@ -22,10 +23,7 @@ namespace fs = std::filesystem;
 
 const std::string cli = shell_quote(NNMETER_CLI_PATH);
 
-std::string read_bytes(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
+using nnmeter_test::read_file;
 
 }  // namespace
 
@@ -42,9 +40,9 @@ TEST_CASE("nnmeter zoo: ONNX and IR files, byte-identical for one seed, read by 
                            "shufflenetv2_0001.onnx", "zoo.csv"}) {
     CAPTURE(name);
     REQUIRE(fs::exists(fs::path(a) / name));
-    CHECK(read_bytes(fs::path(a) / name) == read_bytes(fs::path(b) / name));
+    CHECK(read_file(fs::path(a) / name) == read_file(fs::path(b) / name));
   }
-  CHECK(read_bytes(fs::path(a) / "resnet_0000.onnx") != read_bytes(fs::path(a) / "resnet_0001.onnx"));
+  CHECK(read_file(fs::path(a) / "resnet_0000.onnx") != read_file(fs::path(a) / "resnet_0001.onnx"));
   const auto k = run_command(cli + " kernels --onnx " + shell_quote(a + "/shufflenetv2_0001.onnx"), true);
   INFO(k.output);
   CHECK(k.status == 0);
@@ -59,7 +57,7 @@ TEST_CASE("nnmeter zoo: ONNX and IR files, byte-identical for one seed, read by 
   CHECK(k2.status == 0);
   CHECK(k2.output.find("conv-bn-relu") != std::string::npos);
   // The list: a header and one row per model.
-  const std::string csv = read_bytes(fs::path(a) / "zoo.csv");
+  const std::string csv = read_file(fs::path(a) / "zoo.csv");
   CHECK(csv.rfind("name,family,seed,index,nodes,file,config\n", 0) == 0);
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 5);
 }

@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "support/read_file.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -60,10 +62,8 @@ class temp_dir {
   fs::path path_;
 };
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using nnmeter_test::read_file;
+
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
@@ -394,7 +394,7 @@ TEST_CASE("xgboost: loader errors name the file and the JSON key") {
   const temp_dir dir;
   const std::string model_path = dir.file("model.json");
   train_and_save({{"max_depth", "3"}}, 3, model_path);
-  const std::string text = read_text(model_path);
+  const std::string text = read_file(model_path);
   const std::string trees = "learner.gradient_booster.model.trees";
 
   SUBCASE("truncated JSON") {

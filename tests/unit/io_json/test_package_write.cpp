@@ -5,6 +5,7 @@
 #include <nnmeter.hpp>
 #include <nnmeter/io/json.hpp>
 
+#include "support/read_file.hpp"
 #include "support/predictor_fixture.hpp"
 #include "support/temp_dir.hpp"
 
@@ -27,10 +28,7 @@ std::uint32_t count_of(nnmeter::kernel_kind k) { return nnmeter_test::nnmeter_fe
 
 nnmeter::predictor make_predictor() { return nnmeter_test::make_fixture_predictor(); }
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
+using nnmeter_test::read_file;
 
 }  // namespace
 
@@ -143,7 +141,7 @@ TEST_CASE("write_predictor_package: reads back equal, predicts the same, verifie
   }
   SUBCASE("golden-case files: bad content names the file and the case") {
     const std::string gc = dir + "/golden_cases.json";
-    const std::string good = slurp(gc);
+    const std::string good = read_file(gc);
     auto error_with = [&](const std::string& text) {
       std::ofstream(gc, std::ios::trunc) << text;
       try {
