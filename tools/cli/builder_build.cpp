@@ -3,6 +3,7 @@
 // models), and `nnmeter priors` (prior tables from a set of models). docs/builder.md, docs/cli.md.
 // SPDX-License-Identifier: MIT
 #include "cli/builder_commands.hpp"
+#include "cli/interrupt.hpp"
 #include "cli/model_input.hpp"
 #include "cli/option_ranges.hpp"
 
@@ -30,7 +31,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -46,30 +46,6 @@ namespace nnmeter_cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-// ---------------------------------------------------------------------------------------------
-// Ctrl-C: the first SIGINT asks the running campaign to stop after the measurement in flight
-// (what was measured stays in the store); a second one kills the process as usual.
-
-volatile std::sig_atomic_t g_interrupted = 0;
-
-extern "C" void on_sigint(int) {
-  g_interrupted = 1;
-  std::signal(SIGINT, SIG_DFL);
-}
-
-struct sigint_guard {
-  sigint_guard() {
-    g_interrupted = 0;
-    previous = std::signal(SIGINT, on_sigint);
-  }
-  ~sigint_guard() { std::signal(SIGINT, previous); }
-  sigint_guard(const sigint_guard&) = delete;
-  sigint_guard& operator=(const sigint_guard&) = delete;
-  void (*previous)(int) = SIG_DFL;
-};
-
-bool interrupted() { return g_interrupted != 0; }
 
 std::string fixed(double x, int digits) {
   char buf[64];

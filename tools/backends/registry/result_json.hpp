@@ -11,6 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+#include <string>
+
 namespace nnmeter::backends {
 
 inline nlohmann::ordered_json protocol_to_json(const measurement_protocol& p) {
@@ -61,6 +64,65 @@ inline nlohmann::ordered_json profile_result_to_json(const profile_result& r) {
   j["timestamp"] = r.timestamp;
   j["wall_seconds"] = r.wall_seconds;
   return j;
+}
+
+/// The protocol protocol_to_json wrote (a predictor package's measurement_protocol, a stored
+/// measurement's protocol): every key of that layout is read when present, missing keys keep
+/// their defaults, a key "statistic" must say "min" (the only statistic measurements report),
+/// and any other key, a value of the wrong type or a protocol validate() refuses throws
+/// backend_error naming `where` and the key.
+template <class Json>
+measurement_protocol protocol_from_json(const Json& j, const std::string& where) {
+  if (!j.is_object()) throw backend_error(where + ": the measurement protocol is not an object");
+  measurement_protocol p;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    const auto& v = it.value();
+    auto bad = [&](const char* what) {
+      throw backend_error(where + ": measurement protocol key '" + k + "' " + what);
+    };
+    auto integer = [&](int& out) {
+      if (!v.is_number_integer()) bad("must be an integer");
+      const auto x = v.template get<std::int64_t>();
+      if (x < 0 || x > 1000000000) bad("is out of range");
+      out = static_cast<int>(x);
+    };
+    if (k == "threads") integer(p.threads);
+    else if (k == "warmup_min_invokes") integer(p.warmup_min_invokes);
+    else if (k == "blocks") integer(p.blocks);
+    else if (k == "invokes_per_block") integer(p.invokes_per_block);
+    else if (k == "passes") integer(p.passes);
+    else if (k == "warmup_seconds") {
+      if (!v.is_number()) bad("must be a number");
+      p.warmup_seconds = v.template get<double>();
+    } else if (k == "warmup_every_pass" || k == "normalise_by_reference") {
+      if (!v.is_boolean()) bad("must be true or false");
+      (k == "warmup_every_pass" ? p.warmup_every_pass : p.normalise_by_reference) =
+          v.template get<bool>();
+    } else if (k == "seed") {
+      if (!v.is_number_unsigned() && !(v.is_number_integer() && v.template get<std::int64_t>() >= 0))
+        bad("must be a non-negative integer");
+      p.seed = v.template get<std::uint64_t>();
+    } else if (k == "clock") {
+      if (!v.is_string()) bad("must be a string");
+      try {
+        p.clock = parse_measurement_clock(v.template get<std::string>());
+      } catch (const backend_error& e) {
+        throw backend_error(where + ": measurement protocol key 'clock': " + e.what());
+      }
+    } else if (k == "statistic") {
+      if (!v.is_string() || v.template get<std::string>() != "min")
+        bad("must be \"min\" (the statistic every measurement reports)");
+    } else {
+      bad("is not a protocol key");
+    }
+  }
+  try {
+    validate(p);
+  } catch (const backend_error& e) {
+    throw backend_error(where + ": " + e.what());
+  }
+  return p;
 }
 
 }  // namespace nnmeter::backends
