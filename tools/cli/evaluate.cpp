@@ -253,7 +253,8 @@ int run_evaluate(const evaluate_options& o) {
                   << " %)\n";
         break;
       case nb::model_outcome::incomplete:
-        std::cerr << "measured " << fixed(m.measured_ms, 4) << " ms; prediction incomplete: "
+        std::cerr << "measured " << fixed(m.measured_ms, 4) << " ms" << (m.resumed ? " (stored)" : "")
+                  << "; prediction incomplete: "
                   << m.error << "\n";
         break;
       case nb::model_outcome::failed: std::cerr << "measurement failed: " << m.error << "\n"; break;
