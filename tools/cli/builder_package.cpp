@@ -3,6 +3,7 @@
 // docs/cli.md).
 // SPDX-License-Identifier: MIT
 #include "cli/builder_commands.hpp"
+#include "cli/default_predictor.hpp"
 #include "cli/model_input.hpp"
 
 #if NNMETER_BUILDER_WITH_PACKAGE
@@ -125,17 +126,38 @@ int list_predictors() {
 command add_predict_command(CLI::App& app) {
   auto o = std::make_shared<predict_options>();
   CLI::App* c = app.add_subcommand(
-      "predict", "Predict a model's latency with a registered predictor (docs/cli.md)");
-  c->add_option("--predictor", o->predictor, "the registered predictor's name")->required();
-  c->add_option("--predictor-version", o->version, "its version (default: the newest)");
+      "predict",
+      "Predict a model's latency with a registered predictor, or the embedded default one "
+      "(docs/cli.md)");
+  CLI::Option* pred = c->add_option(
+      "--predictor", o->predictor,
+      "the registered predictor's name (default: the predictor this nnmeter embeds)");
+  c->add_option("--predictor-version", o->version, "its version (default: the newest)")
+      ->needs(pred);
   add_model_options(c, o->model);
   c->add_flag("--verbose", o->verbose, "print every kernel with its predicted latency");
   c->add_flag("--json", o->json, "print JSON (total under latency_ms, kernels, predictor)");
   return {c, [o]() -> int {
 #if NNMETER_BUILDER_WITH_PACKAGE
-            const nb::predictor_registry reg = nb::predictor_registry::open();
-            const nb::predictor_meta& meta = reg.find(o->predictor, opt(o->version));
-            const nnmeter::predictor p = reg.load(o->predictor, opt(o->version));
+            // The registered predictor asked for, else the embedded default.
+            nnmeter::predictor p;
+            std::string package;  // where it came from, for --json
+            const bool embedded = o->predictor.empty();
+            if (embedded) {
+              const nnmeter::predictor* d = embedded_predictor();
+              if (d == nullptr)
+                throw nnmeter::error(
+                    "predict: give --predictor NAME (this nnmeter was built without an embedded "
+                    "default predictor: NNMETER_DEFAULT_PREDICTOR)");
+              p = *d;
+              package = "embedded";
+            } else {
+              const nb::predictor_registry reg = nb::predictor_registry::open();
+              package = reg.find(o->predictor, opt(o->version)).package_location.string();
+              p = reg.load(o->predictor, opt(o->version));
+            }
+            const std::optional<bool> cpu_matches =
+                p.info().backend == "xnnpack" ? same_cpu(p.info().device) : std::nullopt;
             const loaded_model m = load_model(o->model);
             nnmeter::prediction r;
             try {
@@ -151,7 +173,9 @@ command add_predict_command(CLI::App& app) {
                                 {"version", p.info().version},
                                 {"device", p.info().device},
                                 {"backend", p.info().backend},
-                                {"package", meta.package_location.string()}};
+                                {"package", package},
+                                {"embedded", embedded}};
+              if (cpu_matches) j["predictor"]["this_cpu"] = *cpu_matches;
               j["kernels_total"] = r.detected.kernels.size();
               j["kernels_predicted"] = r.predicted;
               j["kernels_without_model"] = r.unpredicted;
@@ -191,10 +215,16 @@ command add_predict_command(CLI::App& app) {
             std::cout << "[RESULT] predict latency for " << m.path << ": " << ms_text(r.latency_ms)
                       << " ms\n";
             std::cout << "predictor " << p.info().name << " version " << p.info().version << " ("
-                      << p.info().device << ", " << p.info().backend << "): "
+                      << p.info().device << ", " << p.info().backend
+                      << (embedded ? "; the embedded default" : "") << "): "
                       << r.detected.kernels.size() << " kernels, " << r.unpredicted
                       << " without a model" << (r.unpredicted ? " (not counted in the total)" : "")
                       << "\n";
+            if (cpu_matches && !*cpu_matches)
+              std::cerr << "nnmeter: warning: predictor " << p.info().name << " was built on "
+                        << p.info().device << "; this machine is " << this_cpu()
+                        << ": the latencies are that CPU's (build a predictor for this one: "
+                        << "docs/builder.md)\n";
             if (const std::size_t bad = non_positive_count(r); bad != 0)
               std::cerr << "nnmeter: warning: " << bad << " of them got a non-positive latency "
                         << "from their kind's forest (status non-positive in --verbose and "
