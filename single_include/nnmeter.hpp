@@ -509,7 +509,9 @@ NNMETER_END_NAMESPACE
 
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -595,6 +597,60 @@ struct attributes {
   }
   friend bool operator!=(const attributes& a, const attributes& b) { return !(a == b); }
 };
+
+namespace detail {
+
+/// Parses the integer list "[1, -2, 3]" that builders and importers store in attributes::extra
+/// (slice starts / ends / steps, output_padding, ONNX pads). Returns false on anything else.
+inline bool parse_int_list(const std::string& s, std::vector<std::int64_t>& out) {
+  out.clear();
+  std::size_t i = 0;
+  auto skip = [&] {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r')) ++i;
+  };
+  skip();
+  if (i >= s.size() || s[i] != '[') return false;
+  ++i;
+  skip();
+  if (i < s.size() && s[i] == ']') return ++i, skip(), i == s.size();
+  for (;;) {
+    skip();
+    bool neg = false;
+    if (i < s.size() && s[i] == '-') neg = true, ++i;
+    if (i >= s.size() || s[i] < '0' || s[i] > '9') return false;
+    std::uint64_t v = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      const auto digit = static_cast<std::uint64_t>(s[i] - '0');
+      if (v > (std::uint64_t{1} << 63) / 10) return false;
+      v = v * 10 + digit;
+      if (v > (std::uint64_t{1} << 63)) return false;
+      ++i;
+    }
+    constexpr std::uint64_t top = std::uint64_t{1} << 63;
+    if (!neg && v >= top) return false;
+    out.push_back(neg ? (v == top ? std::numeric_limits<std::int64_t>::min()
+                                  : -static_cast<std::int64_t>(v))
+                      : static_cast<std::int64_t>(v));
+    skip();
+    if (i < s.size() && s[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (i < s.size() && s[i] == ']') {
+      ++i;
+      skip();
+      return i == s.size();
+    }
+    return false;
+  }
+}
+
+inline bool extra_ints(const attributes& a, const char* key, std::vector<std::int64_t>& out) {
+  const std::string* p = a.find_extra(key);
+  return p != nullptr && parse_int_list(*p, out);
+}
+
+}  // namespace detail
 
 NNMETER_END_NAMESPACE
 // ---- end nnmeter/ir/attributes.hpp ----
@@ -1153,6 +1209,7 @@ NNMETER_END_NAMESPACE
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -1573,6 +1630,19 @@ inline std::vector<dim> equal_split(const std::string& where, const tensor_shape
   return std::vector<dim>(static_cast<std::size_t>(parts), x[ax] / parts);
 }
 
+/// A slice index into a dimension of size n >= 0 with ONNX's rule: a negative index counts
+/// from the back. A negative result is -1 at least, so INT64_MIN / INT64_MAX do not overflow.
+constexpr dim slice_index(dim v, dim n) noexcept { return v < 0 ? (v < -n ? -n - 1 : v) + n : v; }
+
+/// The half-open range [first, second) of a dimension of size n >= 0 that a slice
+/// start:end with a positive step runs over, with ONNX Slice semantics (negative indices count
+/// from the back, then both are clamped to [0, n]); empty when second <= first.
+constexpr std::pair<dim, dim> slice_bounds(dim n, dim start, dim end) noexcept {
+  const dim b = slice_index(start, n);
+  const dim e = slice_index(end, n);
+  return {b < 0 ? 0 : (b > n ? n : b), e < 0 ? 0 : (e > n ? n : e)};
+}
+
 /// One axis of a slice with ONNX Slice semantics: negative start / end count from the back,
 /// both are clamped, step may be negative (not 0). Returns the number of elements taken.
 inline dim slice_length(const std::string& where, dim n, dim start, dim end, dim step) {
@@ -1581,17 +1651,54 @@ inline dim slice_length(const std::string& where, dim n, dim start, dim end, dim
   // just as n does, so nothing below overflows even for INT64_MIN / INT64_MAX arguments.
   auto clamp = [](dim v, dim lo, dim hi) { return v < lo ? lo : (v > hi ? hi : v); };
   const dim st = clamp(step, -n, n);
-  dim b = start < 0 ? (start < -n ? -n - 1 : start) + n : start;
-  dim e = end < 0 ? (end < -n ? -n - 1 : end) + n : end;
   if (st > 0) {
-    b = clamp(b, 0, n);
-    e = clamp(e, 0, n);
-    return e > b ? (e - b - 1) / st + 1 : 0;
+    const std::pair<dim, dim> r = slice_bounds(n, start, end);
+    return r.second > r.first ? (r.second - r.first - 1) / st + 1 : 0;
   }
+  dim b = slice_index(start, n);
+  dim e = slice_index(end, n);
   if (n == 0) return 0;
   b = clamp(b, 0, n - 1);
   e = clamp(e, -1, n - 1);
   return b > e ? (b - e - 1) / -st + 1 : 0;
+}
+
+/// A contiguous block of one axis: the elements [begin, end) of axis `axis`.
+struct slice_block {
+  dim axis = 0;
+  dim begin = 0;
+  dim end = 0;
+};
+
+/// The block that a slice with attributes `a` (axes, and extra "starts" / "ends" / "steps"
+/// as builders and importers store them) takes from the fully known tensor shape x, when it is
+/// one non-empty contiguous block of one axis: every sliced axis has step 1 and all of them
+/// but one take their whole extent. Nothing otherwise (bounds not stored, another step, x not
+/// known, several axes cut, an empty result, or no axis cut at all).
+inline std::optional<slice_block> contiguous_slice(const attributes& a, const tensor_shape& x) {
+  if (!x.is_static()) return std::nullopt;
+  std::vector<dim> starts, ends, steps;
+  if (!detail::extra_ints(a, "starts", starts) || !detail::extra_ints(a, "ends", ends))
+    return std::nullopt;
+  if (!detail::extra_ints(a, "steps", steps) || steps.empty()) steps.assign(starts.size(), 1);
+  std::vector<dim> axes = a.axes;
+  if (axes.empty())
+    for (std::size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<dim>(i));
+  if (ends.size() != starts.size() || steps.size() != starts.size() || axes.size() != starts.size())
+    return std::nullopt;
+  const auto rank = static_cast<dim>(x.rank());
+  std::optional<slice_block> cut;
+  for (std::size_t i = 0; i < axes.size(); ++i) {
+    const dim ax = axes[i] < 0 ? axes[i] + rank : axes[i];
+    if (ax < 0 || ax >= rank || steps[i] != 1) return std::nullopt;
+    const dim n = x[static_cast<std::ptrdiff_t>(ax)];
+    const std::pair<dim, dim> r = slice_bounds(n, starts[i], ends[i]);
+    if (r.second <= r.first) return std::nullopt;
+    if (r.first == 0 && r.second == n) continue;
+    if (cut) return std::nullopt;  // a second axis cut
+    cut = slice_block{ax, r.first, r.second};
+  }
+  return cut;
 }
 
 /// Reshape with ONNX semantics: 0 copies the input dimension at the same index, one -1 is
@@ -2708,56 +2815,6 @@ inline std::string shapes_text(const std::vector<tensor_shape>& shapes) {
     r += "]";
   }
   return r + "]";
-}
-
-/// Parses the integer list "[1, -2, 3]" that builders and importers store in attributes::extra
-/// (slice starts / ends / steps, output_padding, ONNX pads). Returns false on anything else.
-inline bool parse_int_list(const std::string& s, std::vector<std::int64_t>& out) {
-  out.clear();
-  std::size_t i = 0;
-  auto skip = [&] {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r')) ++i;
-  };
-  skip();
-  if (i >= s.size() || s[i] != '[') return false;
-  ++i;
-  skip();
-  if (i < s.size() && s[i] == ']') return ++i, skip(), i == s.size();
-  for (;;) {
-    skip();
-    bool neg = false;
-    if (i < s.size() && s[i] == '-') neg = true, ++i;
-    if (i >= s.size() || s[i] < '0' || s[i] > '9') return false;
-    std::uint64_t v = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      const auto digit = static_cast<std::uint64_t>(s[i] - '0');
-      if (v > (std::uint64_t{1} << 63) / 10) return false;
-      v = v * 10 + digit;
-      if (v > (std::uint64_t{1} << 63)) return false;
-      ++i;
-    }
-    constexpr std::uint64_t top = std::uint64_t{1} << 63;
-    if (!neg && v >= top) return false;
-    out.push_back(neg ? (v == top ? std::numeric_limits<std::int64_t>::min()
-                                  : -static_cast<std::int64_t>(v))
-                      : static_cast<std::int64_t>(v));
-    skip();
-    if (i < s.size() && s[i] == ',') {
-      ++i;
-      continue;
-    }
-    if (i < s.size() && s[i] == ']') {
-      ++i;
-      skip();
-      return i == s.size();
-    }
-    return false;
-  }
-}
-
-inline bool extra_ints(const attributes& a, const char* key, std::vector<std::int64_t>& out) {
-  const std::string* p = a.find_extra(key);
-  return p != nullptr && parse_int_list(*p, out);
 }
 
 inline bool is_passthrough(op_kind k) noexcept {
@@ -4147,12 +4204,14 @@ struct kernel {
   std::vector<node_index> nodes;
   /// Shapes of the root's data inputs (nn-Meter `input_tensors`).
   std::vector<tensor_shape> input_tensors;
-  /// Shapes of the root's outputs (nn-Meter writes `cout` when there is one, else these).
+  /// Shapes of the root's outputs (nn-Meter writes `cout` when there is one, else these). A
+  /// multi-op block root gives its exit node's outputs; slices that partition a tensor give
+  /// their pieces in order, as a Split node does (docs/fusion-rules.md).
   std::vector<tensor_shape> output_tensors;
   /// Window {kh, kw} and strides {sh, sw} of a windowed root (nn-Meter `ks`, `strides`).
   std::optional<std::array<std::int64_t, 2>> ks;
   std::optional<std::array<std::int64_t, 2>> strides;
-  /// Split axis of a split root (nn-Meter `split_dim`).
+  /// Split axis of a split root or of a slice partition (nn-Meter `split_dim`).
   std::optional<std::int64_t> split_dim;
   /// H and W of the first input when it has rank 4; C = its last dimension.
   std::optional<std::int64_t> inputh;
@@ -4172,7 +4231,8 @@ struct kernel {
   /// Multiply-adds counted as 2 FLOPs, summed over the member nodes; NaN when a member's
   /// shape has an unknown dimension.
   double flops = 0.0;
-  /// Bytes read and written by the kernel: external inputs + outputs + weights; NaN when a
+  /// Bytes read and written by the kernel: each tensor read from outside once, outputs read
+  /// outside (or by nobody), weights (docs/fusion-rules.md, "Costs"); NaN when a
   /// member's shape has an unknown dimension.
   double bytes = 0.0;
   /// Neighbouring kernels (indices into the detection's kernel list), in nn-Meter's order;
@@ -4188,6 +4248,7 @@ NNMETER_END_NAMESPACE
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -4314,6 +4375,10 @@ struct detect_input {
   std::vector<int> type;                // per node, index into type_names
   std::vector<std::size_t> pred_begin{0};
   std::vector<int> pred_data;
+  /// Slice partitions (compressed rows, members in piece order): each enters detection as one
+  /// node of type "split", before any unit is fused.
+  std::vector<std::size_t> partition_begin{0};
+  std::vector<int> partition_data;
 
   /// Starts a graph of n nodes.
   void reset(std::size_t n) {
@@ -4322,6 +4387,9 @@ struct detect_input {
     pred_begin.clear();
     pred_begin.push_back(0);
     pred_data.clear();
+    partition_begin.clear();
+    partition_begin.push_back(0);
+    partition_data.clear();
   }
   /// Id of type t, which the current graph uses from now on.
   int intern(std::string_view t) {
@@ -4348,6 +4416,7 @@ struct detect_input {
 struct detect_group {
   std::vector<node_index> nodes;
   node_index root = 0;
+  node_index exit = 0;  // last member of the root's block (== root when the root is one node)
   std::string op;  // empty for a group of dummy nodes only
   std::vector<std::size_t> out_groups;  // kernel successors, as group indices (nn-Meter order)
 };
@@ -4370,6 +4439,7 @@ class detector_core {
     in_ = &in;
     rules_ = &rules;
     build_work_graph();
+    fuse_partitions();
     for (const block_unit& unit : rules.units())
       for (const pattern& p : unit.variants) fuse_matches(p, unit.type);
     topological_sort(node_name);
@@ -4557,6 +4627,16 @@ class detector_core {
     for (std::size_t i = 0; i < n; ++i) at(sub[i]).alive = false;
   }
 
+  // Slices that partition one tensor become one split node, as a Split operator would be.
+  void fuse_partitions() {
+    const detect_input& in = *in_;
+    if (in.partition_begin.size() < 2) return;
+    const int t = in_->intern("split");
+    for (std::size_t p = 0; p + 1 < in.partition_begin.size(); ++p)
+      fuse(in.partition_data.data() + in.partition_begin[p],
+           in.partition_begin[p + 1] - in.partition_begin[p], t);
+  }
+
   // --- networkx topological_sort on the MultiDiGraph built from inbounds --------------------
 
   struct child_edges {
@@ -4732,6 +4812,7 @@ class detector_core {
       g.op.clear();
       g.out_groups.clear();
       g.root = at(dag_[r]).src;
+      g.exit = static_cast<node_index>(at(dag_[r]).last);
       for (std::size_t e = count[r]; e < count[r + 1]; ++e) {
         const work_node& wn = at(dag_[rows[e]]);
         for (int m = wn.first; m >= 0; m = m == wn.last ? -1 : next_member_[static_cast<std::size_t>(m)])
@@ -4826,6 +4907,27 @@ const std::vector<tensor_shape>& as_shape_vector(const Range& r, std::vector<ten
   return buffer;
 }
 
+// One slice that takes a contiguous block of its operand (shape_rules::contiguous_slice).
+struct slice_piece {
+  std::size_t tensor;  // producer node of the sliced tensor (it has one output)
+  std::int64_t axis;
+  std::int64_t begin;
+  std::int64_t end;
+  std::int64_t extent;  // size of the sliced axis
+  std::size_t node;
+};
+
+// Number of elements of a range (iterated: graph_traits ranges need not have size()).
+template <class Range>
+std::size_t range_count(const Range& r) {
+  std::size_t c = 0;
+  for (const auto& x : r) {
+    (void)x;
+    ++c;
+  }
+  return c;
+}
+
 }  // namespace detail
 
 /// Options of kernel detection.
@@ -4874,8 +4976,13 @@ class kernel_detector {
   detection result_;
   std::vector<std::ptrdiff_t> kernel_of_group_;
   std::vector<std::ptrdiff_t> kernel_of_node_;
+  std::vector<detail::slice_piece> pieces_;
+  std::vector<std::ptrdiff_t> partition_of_node_;
+  std::vector<std::int64_t> partition_axis_;
   std::vector<char> consumed_outside_;
   std::vector<char> has_consumer_;
+  std::vector<char> one_output_;
+  std::vector<std::size_t> read_by_;
   std::vector<tensor_shape> in_buffer_;
   std::vector<tensor_shape> out_buffer_;
   std::string storage_;
@@ -4917,6 +5024,55 @@ const detection& kernel_detector::run(const G& g, const rule_set& rules,
     }
     in.pred_begin.push_back(in.pred_data.size());
   }
+  // Slices that partition one tensor: the slices of a tensor (from a producer with one
+  // output) along one axis, each a contiguous block (step 1), when their blocks tile the axis
+  // exactly (sorted, the first starts at 0, each starts where the previous ends, the last ends
+  // at the axis' size; two at least). Each partition enters detection as one split node.
+  std::vector<detail::slice_piece>& pieces = pieces_;
+  pieces.clear();
+  std::vector<std::ptrdiff_t>& partition_of_node = partition_of_node_;
+  partition_of_node.assign(n, -1);
+  partition_axis_.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    const id v = static_cast<id>(i);
+    if (traits::op(g, v) != op_kind::slice || in.pred_begin[i] == in.pred_begin[i + 1]) continue;
+    const auto p = static_cast<std::size_t>(in.pred_data[in.pred_begin[i]]);
+    const auto& outs = traits::output_shapes(g, static_cast<id>(p));
+    if (detail::range_count(outs) != 1) continue;  // which output the slice reads is unknown
+    tensor_shape x;
+    for (const tensor_shape& t : outs) x = t;
+    const auto& va = traits::attrs(g, v);
+    const std::optional<shape_rules::slice_block> b = shape_rules::contiguous_slice(va, x);
+    if (b)
+      pieces.push_back({p, b->axis, b->begin, b->end, x[static_cast<std::ptrdiff_t>(b->axis)], i});
+  }
+  std::sort(pieces.begin(), pieces.end(),
+            [](const detail::slice_piece& a, const detail::slice_piece& b) {
+              if (a.tensor != b.tensor) return a.tensor < b.tensor;
+              if (a.axis != b.axis) return a.axis < b.axis;
+              if (a.begin != b.begin) return a.begin < b.begin;
+              if (a.end != b.end) return a.end < b.end;
+              return a.node < b.node;
+            });
+  for (std::size_t first = 0; first < pieces.size();) {
+    std::size_t last = first + 1;
+    while (last < pieces.size() && pieces[last].tensor == pieces[first].tensor &&
+           pieces[last].axis == pieces[first].axis)
+      ++last;
+    bool tiles = last - first >= 2 && pieces[first].begin == 0 &&
+                 pieces[last - 1].end == pieces[first].extent;
+    for (std::size_t j = first + 1; j < last && tiles; ++j)
+      tiles = pieces[j].begin == pieces[j - 1].end;
+    if (tiles) {
+      for (std::size_t j = first; j < last; ++j) {
+        in.partition_data.push_back(static_cast<int>(pieces[j].node));
+        partition_of_node[pieces[j].node] = static_cast<std::ptrdiff_t>(partition_axis_.size());
+      }
+      in.partition_begin.push_back(in.partition_data.size());
+      partition_axis_.push_back(pieces[first].axis);
+    }
+    first = last;
+  }
   std::vector<detail::detect_group>& groups = groups_;
   const std::size_t ng = core_.run(
       in, rules, [&](node_index i) { return detail::node_display_name(g, static_cast<id>(i)); },
@@ -4948,7 +5104,20 @@ const detection& kernel_detector::run(const G& g, const rule_set& rules,
     k.nodes.assign(grp.nodes.begin(), grp.nodes.end());
     const id root = static_cast<id>(grp.root);
     detail::assign_shapes(k.input_tensors, traits::input_shapes(g, root));
-    detail::assign_shapes(k.output_tensors, traits::output_shapes(g, root));
+    // A fused block stands for one operator: it reads what its entry (the root) reads and
+    // writes what its exit writes; a slice partition writes its pieces, as a Split would.
+    std::ptrdiff_t partition = partition_of_node[grp.root];
+    if (partition_of_node[grp.exit] != partition) partition = -1;  // it begins a larger block
+    if (partition >= 0) {
+      k.output_tensors.clear();
+      const auto pi = static_cast<std::size_t>(partition);
+      for (std::size_t e = in.partition_begin[pi]; e < in.partition_begin[pi + 1]; ++e) {
+        const id piece = static_cast<id>(in.partition_data[e]);
+        for (const tensor_shape& t : traits::output_shapes(g, piece)) k.output_tensors.push_back(t);
+      }
+    } else {
+      detail::assign_shapes(k.output_tensors, traits::output_shapes(g, static_cast<id>(grp.exit)));
+    }
     const std::string_view root_type = detail::node_rule_type(g, root, storage);
     // nn-Meter's convert_nodes: element-wise ops with a scalar operand report the tensor
     // operand's shape for every operand.
@@ -4987,6 +5156,7 @@ const detection& kernel_detector::run(const G& g, const rule_set& rules,
     const op_kind root_op = traits::op(g, root);
     k.split_dim.reset();
     if (root_op == op_kind::split) k.split_dim = ra.axis;
+    if (partition >= 0) k.split_dim = partition_axis_[static_cast<std::size_t>(partition)];
     k.dilations = ra.dilations;
     k.groups = ra.groups;
     k.elem = dtype::f32;
@@ -5019,16 +5189,26 @@ const detection& kernel_detector::run(const G& g, const rule_set& rules,
   consumed_outside.assign(n, 0);
   std::vector<char>& has_consumer = has_consumer_;
   has_consumer.assign(n, 0);
+  std::vector<char>& one_output = one_output_;
+  one_output.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
+    one_output[i] = detail::range_count(traits::output_shapes(g, static_cast<id>(i))) == 1;
     for (auto p : traits::predecessors(g, static_cast<id>(i))) {
       const auto pi = static_cast<std::size_t>(p);
       has_consumer[pi] = 1;
       if (kernel_of_node[pi] != kernel_of_node[i]) consumed_outside[pi] = 1;
     }
   }
+  // A tensor from outside is read once by a kernel, however many of its operands read it (a
+  // decomposed hswish reads x twice, a slice partition once per piece). A tensor is known by
+  // its producer when that has one output; the operands of a producer with several outputs
+  // count one by one (which output an operand reads is not known here).
+  std::vector<std::size_t>& read_by = read_by_;
+  read_by.assign(n, 0);  // 1 + the last kernel that counted the producer's tensor
   for (kernel& k : kernels) {
     const double elem_bytes = static_cast<double>(size_of(k.elem));
     const std::ptrdiff_t self = kernel_of_node[k.nodes.front()];
+    const std::size_t stamp = static_cast<std::size_t>(self) + 1;
     for (node_index m : k.nodes) {
       const id v = static_cast<id>(m);
       const auto& in_range = traits::input_shapes(g, v);
@@ -5041,8 +5221,11 @@ const detection& kernel_detector::run(const G& g, const rule_set& rules,
       k.bytes += c.params * elem_bytes;
       std::size_t operand = 0;
       for (auto p : traits::predecessors(g, v)) {
-        if (kernel_of_node[static_cast<std::size_t>(p)] != self && operand < ins.size())
+        const auto pi = static_cast<std::size_t>(p);
+        if (kernel_of_node[pi] != self && operand < ins.size() && read_by[pi] != stamp) {
           k.bytes += static_cast<double>(ins[operand].num_elements()) * elem_bytes;
+          if (one_output[pi]) read_by[pi] = stamp;
+        }
         ++operand;
       }
       if (consumed_outside[m] || !has_consumer[m])

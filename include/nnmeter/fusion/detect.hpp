@@ -7,6 +7,7 @@
 #include <nnmeter/fusion/rules.hpp>
 #include <nnmeter/ir/graph_concepts.hpp>
 #include <nnmeter/ir/graph_traits.hpp>
+#include <nnmeter/ir/shape_rules.hpp>
 #include <nnmeter/kernels/cost.hpp>
 #include <nnmeter/kernels/kernel.hpp>
 
@@ -14,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -140,6 +142,10 @@ struct detect_input {
   std::vector<int> type;                // per node, index into type_names
   std::vector<std::size_t> pred_begin{0};
   std::vector<int> pred_data;
+  /// Slice partitions (compressed rows, members in piece order): each enters detection as one
+  /// node of type "split", before any unit is fused.
+  std::vector<std::size_t> partition_begin{0};
+  std::vector<int> partition_data;
 
   /// Starts a graph of n nodes.
   void reset(std::size_t n) {
@@ -148,6 +154,9 @@ struct detect_input {
     pred_begin.clear();
     pred_begin.push_back(0);
     pred_data.clear();
+    partition_begin.clear();
+    partition_begin.push_back(0);
+    partition_data.clear();
   }
   /// Id of type t, which the current graph uses from now on.
   int intern(std::string_view t) {
@@ -174,6 +183,7 @@ struct detect_input {
 struct detect_group {
   std::vector<node_index> nodes;
   node_index root = 0;
+  node_index exit = 0;  // last member of the root's block (== root when the root is one node)
   std::string op;  // empty for a group of dummy nodes only
   std::vector<std::size_t> out_groups;  // kernel successors, as group indices (nn-Meter order)
 };
@@ -196,6 +206,7 @@ class detector_core {
     in_ = &in;
     rules_ = &rules;
     build_work_graph();
+    fuse_partitions();
     for (const block_unit& unit : rules.units())
       for (const pattern& p : unit.variants) fuse_matches(p, unit.type);
     topological_sort(node_name);
@@ -383,6 +394,16 @@ class detector_core {
     for (std::size_t i = 0; i < n; ++i) at(sub[i]).alive = false;
   }
 
+  // Slices that partition one tensor become one split node, as a Split operator would be.
+  void fuse_partitions() {
+    const detect_input& in = *in_;
+    if (in.partition_begin.size() < 2) return;
+    const int t = in_->intern("split");
+    for (std::size_t p = 0; p + 1 < in.partition_begin.size(); ++p)
+      fuse(in.partition_data.data() + in.partition_begin[p],
+           in.partition_begin[p + 1] - in.partition_begin[p], t);
+  }
+
   // --- networkx topological_sort on the MultiDiGraph built from inbounds --------------------
 
   struct child_edges {
@@ -558,6 +579,7 @@ class detector_core {
       g.op.clear();
       g.out_groups.clear();
       g.root = at(dag_[r]).src;
+      g.exit = static_cast<node_index>(at(dag_[r]).last);
       for (std::size_t e = count[r]; e < count[r + 1]; ++e) {
         const work_node& wn = at(dag_[rows[e]]);
         for (int m = wn.first; m >= 0; m = m == wn.last ? -1 : next_member_[static_cast<std::size_t>(m)])
@@ -652,6 +674,27 @@ const std::vector<tensor_shape>& as_shape_vector(const Range& r, std::vector<ten
   return buffer;
 }
 
+// One slice that takes a contiguous block of its operand (shape_rules::contiguous_slice).
+struct slice_piece {
+  std::size_t tensor;  // producer node of the sliced tensor (it has one output)
+  std::int64_t axis;
+  std::int64_t begin;
+  std::int64_t end;
+  std::int64_t extent;  // size of the sliced axis
+  std::size_t node;
+};
+
+// Number of elements of a range (iterated: graph_traits ranges need not have size()).
+template <class Range>
+std::size_t range_count(const Range& r) {
+  std::size_t c = 0;
+  for (const auto& x : r) {
+    (void)x;
+    ++c;
+  }
+  return c;
+}
+
 }  // namespace detail
 
 /// Options of kernel detection.
@@ -700,8 +743,13 @@ class kernel_detector {
   detection result_;
   std::vector<std::ptrdiff_t> kernel_of_group_;
   std::vector<std::ptrdiff_t> kernel_of_node_;
+  std::vector<detail::slice_piece> pieces_;
+  std::vector<std::ptrdiff_t> partition_of_node_;
+  std::vector<std::int64_t> partition_axis_;
   std::vector<char> consumed_outside_;
   std::vector<char> has_consumer_;
+  std::vector<char> one_output_;
+  std::vector<std::size_t> read_by_;
   std::vector<tensor_shape> in_buffer_;
   std::vector<tensor_shape> out_buffer_;
   std::string storage_;
@@ -743,6 +791,55 @@ const detection& kernel_detector::run(const G& g, const rule_set& rules,
     }
     in.pred_begin.push_back(in.pred_data.size());
   }
+  // Slices that partition one tensor: the slices of a tensor (from a producer with one
+  // output) along one axis, each a contiguous block (step 1), when their blocks tile the axis
+  // exactly (sorted, the first starts at 0, each starts where the previous ends, the last ends
+  // at the axis' size; two at least). Each partition enters detection as one split node.
+  std::vector<detail::slice_piece>& pieces = pieces_;
+  pieces.clear();
+  std::vector<std::ptrdiff_t>& partition_of_node = partition_of_node_;
+  partition_of_node.assign(n, -1);
+  partition_axis_.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    const id v = static_cast<id>(i);
+    if (traits::op(g, v) != op_kind::slice || in.pred_begin[i] == in.pred_begin[i + 1]) continue;
+    const auto p = static_cast<std::size_t>(in.pred_data[in.pred_begin[i]]);
+    const auto& outs = traits::output_shapes(g, static_cast<id>(p));
+    if (detail::range_count(outs) != 1) continue;  // which output the slice reads is unknown
+    tensor_shape x;
+    for (const tensor_shape& t : outs) x = t;
+    const auto& va = traits::attrs(g, v);
+    const std::optional<shape_rules::slice_block> b = shape_rules::contiguous_slice(va, x);
+    if (b)
+      pieces.push_back({p, b->axis, b->begin, b->end, x[static_cast<std::ptrdiff_t>(b->axis)], i});
+  }
+  std::sort(pieces.begin(), pieces.end(),
+            [](const detail::slice_piece& a, const detail::slice_piece& b) {
+              if (a.tensor != b.tensor) return a.tensor < b.tensor;
+              if (a.axis != b.axis) return a.axis < b.axis;
+              if (a.begin != b.begin) return a.begin < b.begin;
+              if (a.end != b.end) return a.end < b.end;
+              return a.node < b.node;
+            });
+  for (std::size_t first = 0; first < pieces.size();) {
+    std::size_t last = first + 1;
+    while (last < pieces.size() && pieces[last].tensor == pieces[first].tensor &&
+           pieces[last].axis == pieces[first].axis)
+      ++last;
+    bool tiles = last - first >= 2 && pieces[first].begin == 0 &&
+                 pieces[last - 1].end == pieces[first].extent;
+    for (std::size_t j = first + 1; j < last && tiles; ++j)
+      tiles = pieces[j].begin == pieces[j - 1].end;
+    if (tiles) {
+      for (std::size_t j = first; j < last; ++j) {
+        in.partition_data.push_back(static_cast<int>(pieces[j].node));
+        partition_of_node[pieces[j].node] = static_cast<std::ptrdiff_t>(partition_axis_.size());
+      }
+      in.partition_begin.push_back(in.partition_data.size());
+      partition_axis_.push_back(pieces[first].axis);
+    }
+    first = last;
+  }
   std::vector<detail::detect_group>& groups = groups_;
   const std::size_t ng = core_.run(
       in, rules, [&](node_index i) { return detail::node_display_name(g, static_cast<id>(i)); },
@@ -774,7 +871,20 @@ const detection& kernel_detector::run(const G& g, const rule_set& rules,
     k.nodes.assign(grp.nodes.begin(), grp.nodes.end());
     const id root = static_cast<id>(grp.root);
     detail::assign_shapes(k.input_tensors, traits::input_shapes(g, root));
-    detail::assign_shapes(k.output_tensors, traits::output_shapes(g, root));
+    // A fused block stands for one operator: it reads what its entry (the root) reads and
+    // writes what its exit writes; a slice partition writes its pieces, as a Split would.
+    std::ptrdiff_t partition = partition_of_node[grp.root];
+    if (partition_of_node[grp.exit] != partition) partition = -1;  // it begins a larger block
+    if (partition >= 0) {
+      k.output_tensors.clear();
+      const auto pi = static_cast<std::size_t>(partition);
+      for (std::size_t e = in.partition_begin[pi]; e < in.partition_begin[pi + 1]; ++e) {
+        const id piece = static_cast<id>(in.partition_data[e]);
+        for (const tensor_shape& t : traits::output_shapes(g, piece)) k.output_tensors.push_back(t);
+      }
+    } else {
+      detail::assign_shapes(k.output_tensors, traits::output_shapes(g, static_cast<id>(grp.exit)));
+    }
     const std::string_view root_type = detail::node_rule_type(g, root, storage);
     // nn-Meter's convert_nodes: element-wise ops with a scalar operand report the tensor
     // operand's shape for every operand.
@@ -813,6 +923,7 @@ const detection& kernel_detector::run(const G& g, const rule_set& rules,
     const op_kind root_op = traits::op(g, root);
     k.split_dim.reset();
     if (root_op == op_kind::split) k.split_dim = ra.axis;
+    if (partition >= 0) k.split_dim = partition_axis_[static_cast<std::size_t>(partition)];
     k.dilations = ra.dilations;
     k.groups = ra.groups;
     k.elem = dtype::f32;
@@ -845,16 +956,26 @@ const detection& kernel_detector::run(const G& g, const rule_set& rules,
   consumed_outside.assign(n, 0);
   std::vector<char>& has_consumer = has_consumer_;
   has_consumer.assign(n, 0);
+  std::vector<char>& one_output = one_output_;
+  one_output.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
+    one_output[i] = detail::range_count(traits::output_shapes(g, static_cast<id>(i))) == 1;
     for (auto p : traits::predecessors(g, static_cast<id>(i))) {
       const auto pi = static_cast<std::size_t>(p);
       has_consumer[pi] = 1;
       if (kernel_of_node[pi] != kernel_of_node[i]) consumed_outside[pi] = 1;
     }
   }
+  // A tensor from outside is read once by a kernel, however many of its operands read it (a
+  // decomposed hswish reads x twice, a slice partition once per piece). A tensor is known by
+  // its producer when that has one output; the operands of a producer with several outputs
+  // count one by one (which output an operand reads is not known here).
+  std::vector<std::size_t>& read_by = read_by_;
+  read_by.assign(n, 0);  // 1 + the last kernel that counted the producer's tensor
   for (kernel& k : kernels) {
     const double elem_bytes = static_cast<double>(size_of(k.elem));
     const std::ptrdiff_t self = kernel_of_node[k.nodes.front()];
+    const std::size_t stamp = static_cast<std::size_t>(self) + 1;
     for (node_index m : k.nodes) {
       const id v = static_cast<id>(m);
       const auto& in_range = traits::input_shapes(g, v);
@@ -867,8 +988,11 @@ const detection& kernel_detector::run(const G& g, const rule_set& rules,
       k.bytes += c.params * elem_bytes;
       std::size_t operand = 0;
       for (auto p : traits::predecessors(g, v)) {
-        if (kernel_of_node[static_cast<std::size_t>(p)] != self && operand < ins.size())
+        const auto pi = static_cast<std::size_t>(p);
+        if (kernel_of_node[pi] != self && operand < ins.size() && read_by[pi] != stamp) {
           k.bytes += static_cast<double>(ins[operand].num_elements()) * elem_bytes;
+          if (one_output[pi]) read_by[pi] = stamp;
+        }
         ++operand;
       }
       if (consumed_outside[m] || !has_consumer[m])

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -435,6 +436,19 @@ inline std::vector<dim> equal_split(const std::string& where, const tensor_shape
   return std::vector<dim>(static_cast<std::size_t>(parts), x[ax] / parts);
 }
 
+/// A slice index into a dimension of size n >= 0 with ONNX's rule: a negative index counts
+/// from the back. A negative result is -1 at least, so INT64_MIN / INT64_MAX do not overflow.
+constexpr dim slice_index(dim v, dim n) noexcept { return v < 0 ? (v < -n ? -n - 1 : v) + n : v; }
+
+/// The half-open range [first, second) of a dimension of size n >= 0 that a slice
+/// start:end with a positive step runs over, with ONNX Slice semantics (negative indices count
+/// from the back, then both are clamped to [0, n]); empty when second <= first.
+constexpr std::pair<dim, dim> slice_bounds(dim n, dim start, dim end) noexcept {
+  const dim b = slice_index(start, n);
+  const dim e = slice_index(end, n);
+  return {b < 0 ? 0 : (b > n ? n : b), e < 0 ? 0 : (e > n ? n : e)};
+}
+
 /// One axis of a slice with ONNX Slice semantics: negative start / end count from the back,
 /// both are clamped, step may be negative (not 0). Returns the number of elements taken.
 inline dim slice_length(const std::string& where, dim n, dim start, dim end, dim step) {
@@ -443,17 +457,54 @@ inline dim slice_length(const std::string& where, dim n, dim start, dim end, dim
   // just as n does, so nothing below overflows even for INT64_MIN / INT64_MAX arguments.
   auto clamp = [](dim v, dim lo, dim hi) { return v < lo ? lo : (v > hi ? hi : v); };
   const dim st = clamp(step, -n, n);
-  dim b = start < 0 ? (start < -n ? -n - 1 : start) + n : start;
-  dim e = end < 0 ? (end < -n ? -n - 1 : end) + n : end;
   if (st > 0) {
-    b = clamp(b, 0, n);
-    e = clamp(e, 0, n);
-    return e > b ? (e - b - 1) / st + 1 : 0;
+    const std::pair<dim, dim> r = slice_bounds(n, start, end);
+    return r.second > r.first ? (r.second - r.first - 1) / st + 1 : 0;
   }
+  dim b = slice_index(start, n);
+  dim e = slice_index(end, n);
   if (n == 0) return 0;
   b = clamp(b, 0, n - 1);
   e = clamp(e, -1, n - 1);
   return b > e ? (b - e - 1) / -st + 1 : 0;
+}
+
+/// A contiguous block of one axis: the elements [begin, end) of axis `axis`.
+struct slice_block {
+  dim axis = 0;
+  dim begin = 0;
+  dim end = 0;
+};
+
+/// The block that a slice with attributes `a` (axes, and extra "starts" / "ends" / "steps"
+/// as builders and importers store them) takes from the fully known tensor shape x, when it is
+/// one non-empty contiguous block of one axis: every sliced axis has step 1 and all of them
+/// but one take their whole extent. Nothing otherwise (bounds not stored, another step, x not
+/// known, several axes cut, an empty result, or no axis cut at all).
+inline std::optional<slice_block> contiguous_slice(const attributes& a, const tensor_shape& x) {
+  if (!x.is_static()) return std::nullopt;
+  std::vector<dim> starts, ends, steps;
+  if (!detail::extra_ints(a, "starts", starts) || !detail::extra_ints(a, "ends", ends))
+    return std::nullopt;
+  if (!detail::extra_ints(a, "steps", steps) || steps.empty()) steps.assign(starts.size(), 1);
+  std::vector<dim> axes = a.axes;
+  if (axes.empty())
+    for (std::size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<dim>(i));
+  if (ends.size() != starts.size() || steps.size() != starts.size() || axes.size() != starts.size())
+    return std::nullopt;
+  const auto rank = static_cast<dim>(x.rank());
+  std::optional<slice_block> cut;
+  for (std::size_t i = 0; i < axes.size(); ++i) {
+    const dim ax = axes[i] < 0 ? axes[i] + rank : axes[i];
+    if (ax < 0 || ax >= rank || steps[i] != 1) return std::nullopt;
+    const dim n = x[static_cast<std::ptrdiff_t>(ax)];
+    const std::pair<dim, dim> r = slice_bounds(n, starts[i], ends[i]);
+    if (r.second <= r.first) return std::nullopt;
+    if (r.first == 0 && r.second == n) continue;
+    if (cut) return std::nullopt;  // a second axis cut
+    cut = slice_block{ax, r.first, r.second};
+  }
+  return cut;
 }
 
 /// Reshape with ONNX semantics: 0 copies the input dimension at the same index, one -1 is

@@ -58,56 +58,6 @@ inline std::string shapes_text(const std::vector<tensor_shape>& shapes) {
   return r + "]";
 }
 
-/// Parses the integer list "[1, -2, 3]" that builders and importers store in attributes::extra
-/// (slice starts / ends / steps, output_padding, ONNX pads). Returns false on anything else.
-inline bool parse_int_list(const std::string& s, std::vector<std::int64_t>& out) {
-  out.clear();
-  std::size_t i = 0;
-  auto skip = [&] {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r')) ++i;
-  };
-  skip();
-  if (i >= s.size() || s[i] != '[') return false;
-  ++i;
-  skip();
-  if (i < s.size() && s[i] == ']') return ++i, skip(), i == s.size();
-  for (;;) {
-    skip();
-    bool neg = false;
-    if (i < s.size() && s[i] == '-') neg = true, ++i;
-    if (i >= s.size() || s[i] < '0' || s[i] > '9') return false;
-    std::uint64_t v = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      const auto digit = static_cast<std::uint64_t>(s[i] - '0');
-      if (v > (std::uint64_t{1} << 63) / 10) return false;
-      v = v * 10 + digit;
-      if (v > (std::uint64_t{1} << 63)) return false;
-      ++i;
-    }
-    constexpr std::uint64_t top = std::uint64_t{1} << 63;
-    if (!neg && v >= top) return false;
-    out.push_back(neg ? (v == top ? std::numeric_limits<std::int64_t>::min()
-                                  : -static_cast<std::int64_t>(v))
-                      : static_cast<std::int64_t>(v));
-    skip();
-    if (i < s.size() && s[i] == ',') {
-      ++i;
-      continue;
-    }
-    if (i < s.size() && s[i] == ']') {
-      ++i;
-      skip();
-      return i == s.size();
-    }
-    return false;
-  }
-}
-
-inline bool extra_ints(const attributes& a, const char* key, std::vector<std::int64_t>& out) {
-  const std::string* p = a.find_extra(key);
-  return p != nullptr && parse_int_list(*p, out);
-}
-
 inline bool is_passthrough(op_kind k) noexcept {
   switch (k) {
     case op_kind::identity:

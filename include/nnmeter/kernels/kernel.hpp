@@ -31,12 +31,14 @@ struct kernel {
   std::vector<node_index> nodes;
   /// Shapes of the root's data inputs (nn-Meter `input_tensors`).
   std::vector<tensor_shape> input_tensors;
-  /// Shapes of the root's outputs (nn-Meter writes `cout` when there is one, else these).
+  /// Shapes of the root's outputs (nn-Meter writes `cout` when there is one, else these). A
+  /// multi-op block root gives its exit node's outputs; slices that partition a tensor give
+  /// their pieces in order, as a Split node does (docs/fusion-rules.md).
   std::vector<tensor_shape> output_tensors;
   /// Window {kh, kw} and strides {sh, sw} of a windowed root (nn-Meter `ks`, `strides`).
   std::optional<std::array<std::int64_t, 2>> ks;
   std::optional<std::array<std::int64_t, 2>> strides;
-  /// Split axis of a split root (nn-Meter `split_dim`).
+  /// Split axis of a split root or of a slice partition (nn-Meter `split_dim`).
   std::optional<std::int64_t> split_dim;
   /// H and W of the first input when it has rank 4; C = its last dimension.
   std::optional<std::int64_t> inputh;
@@ -56,7 +58,8 @@ struct kernel {
   /// Multiply-adds counted as 2 FLOPs, summed over the member nodes; NaN when a member's
   /// shape has an unknown dimension.
   double flops = 0.0;
-  /// Bytes read and written by the kernel: external inputs + outputs + weights; NaN when a
+  /// Bytes read and written by the kernel: each tensor read from outside once, outputs read
+  /// outside (or by nobody), weights (docs/fusion-rules.md, "Costs"); NaN when a
   /// member's shape has an unknown dimension.
   double bytes = 0.0;
   /// Neighbouring kernels (indices into the detection's kernel list), in nn-Meter's order;

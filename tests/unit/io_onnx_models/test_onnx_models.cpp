@@ -45,6 +45,7 @@ std::vector<int> fixture_opsets(const std::string&) { return {11, 12, 13}; }
 struct loaded {
   io::onnx_import_result result;
   std::size_t conv_nodes_in_file = 0;
+  std::size_t slice_nodes_in_file = 0;
 };
 
 loaded load(const std::string& model, int opset) {
@@ -63,7 +64,10 @@ loaded load(const std::string& model, int opset) {
   onnx::ModelProto m;
   REQUIRE_MESSAGE(m.ParseFromString(bytes), "cannot parse " << path);
   loaded l;
-  for (const auto& n : m.graph().node()) l.conv_nodes_in_file += n.op_type() == "Conv";
+  for (const auto& n : m.graph().node()) {
+    l.conv_nodes_in_file += n.op_type() == "Conv";
+    l.slice_nodes_in_file += n.op_type() == "Slice";
+  }
   l.result = io::import_onnx(m, {}, path);
   return l;
 }
@@ -305,6 +309,37 @@ TEST_CASE("onnx models: mobilenet_v3_small kernels equal the graph_builder mobil
 }
 TEST_CASE("onnx models: shufflenet_v2_x1_0 kernels equal the graph_builder shufflenet_v2_x1_0") {
   check_same_kernels("shufflenet_v2_x1_0", nnmeter_test::tv::shufflenet_v2_x1_0());
+}
+TEST_CASE("onnx models: shufflenet_v2_x1_0's chunks are one split kernel each") {
+  if (models_dir() == nullptr) {
+    MESSAGE("NNMETER_ONNX_MODELS is not set: skipped");
+    return;
+  }
+  for (int opset : fixture_opsets("shufflenet_v2_x1_0")) {
+    CAPTURE(opset);
+    const loaded l = load("shufflenet_v2_x1_0", opset);
+    // torch exports x.chunk(2, dim=1) as two Slices of one tensor; 13 chunks: 4 + 8 + 4 units,
+    // less the first of each stage (stride 2: both branches read the whole input).
+    CHECK(l.slice_nodes_in_file == 2 * 13);
+    const nnmeter::detection d = nnmeter::detect(l.result.graph, nnmeter::default_rules());
+    check_detection_covers(l.result.graph, d);
+    std::size_t splits = 0;
+    for (const nnmeter::kernel& k : d.kernels) {
+      if (k.kind != nnmeter::kernel_kind::split) continue;
+      ++splits;
+      CAPTURE(k.name);
+      // Featured by its input, moving the input once and both halves, as a Split node would.
+      REQUIRE(k.input_tensors.size() == 1);
+      const nnmeter::tensor_shape x = k.input_tensors[0];
+      nnmeter::tensor_shape half = x;
+      half[3] = x[3] / 2;
+      CHECK(k.nodes.size() == 2);
+      CHECK(k.split_dim == 3);
+      CHECK(k.output_tensors == std::vector<nnmeter::tensor_shape>{half, half});
+      CHECK(k.bytes == 4.0 * static_cast<double>(x.num_elements() + 2 * half.num_elements()));
+    }
+    CHECK(2 * splits == l.slice_nodes_in_file);
+  }
 }
 TEST_CASE("onnx models: squeezenet1_0 kernels equal the graph_builder squeezenet1_0") {
   check_same_kernels("squeezenet1_0", nnmeter_test::tv::squeezenet1_0());
