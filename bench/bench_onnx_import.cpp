@@ -24,6 +24,10 @@
 //                             with_weights): same graph, same shapes, same folding work, but no
 //                             weight bytes to parse or copy. Small float and all integer
 //                             initializers stay dense (shape constants, clip bounds, scales).
+//   predict/<model>/weights, predict/<model>/no_weights
+//                             file bytes -> prediction: the import above, then the shipped
+//                             default predictor's latency() (predictors/zen4cpu_xnnpack2022,
+//                             or the package folder NNMETER_BENCH_PREDICTOR names)
 // Bytes are read once, before timing, so the numbers exclude disk I/O. Each benchmark repeats 5
 // times and reports mean / median / stddev (milliseconds). Without NNMETER_ONNX_MODELS only the
 // fan-out benchmarks run.
@@ -31,6 +35,7 @@
 // time, one per file found, and the fan-out ratios are printed at the end.
 // SPDX-License-Identifier: MIT
 #include <nnmeter.hpp>
+#include <nnmeter/io/json.hpp>
 #include <nnmeter/io/onnx_import.hpp>
 
 #include <benchmark/benchmark.h>
@@ -121,6 +126,46 @@ void bm_import(benchmark::State& st, const model_bytes* m, bool weights) {
   }
   st.counters["MB"] = static_cast<double>(b.size()) / 1e6;
   st.counters["nodes"] = static_cast<double>(nodes);
+}
+
+// The predictor of predict/<model>/...: the shipped default unless NNMETER_BENCH_PREDICTOR names
+// another package folder. Null (with the reason) when it cannot be loaded.
+const nnmeter::predictor* bench_predictor(std::string& problem) {
+  static std::string why;
+  static const std::unique_ptr<nnmeter::predictor> p = []() -> std::unique_ptr<nnmeter::predictor> {
+    const char* env = std::getenv("NNMETER_BENCH_PREDICTOR");
+    const std::string dir = env != nullptr && *env != '\0'
+                                ? std::string(env)
+                                : std::string(NNMETER_SOURCE_DIR) + "/predictors/zen4cpu_xnnpack2022";
+    try {
+      return std::make_unique<nnmeter::predictor>(nnmeter::io::load_predictor_package(dir));
+    } catch (const std::exception& e) {
+      why = e.what();
+      return nullptr;
+    }
+  }();
+  problem = why;
+  return p.get();
+}
+
+void bm_predict(benchmark::State& st, const model_bytes* m, bool weights) {
+  std::string problem;
+  const nnmeter::predictor* p = bench_predictor(problem);
+  if (p == nullptr) {
+    st.SkipWithError(problem.c_str());
+    return;
+  }
+  const std::string& b = weights ? m->with_weights : m->without_weights;
+  nnmeter::latency_summary s;
+  for (auto _ : st) {
+    const nnmeter::io::onnx_import_result r =
+        nnmeter::io::import_onnx_from_memory(b.data(), b.size(), {}, m->name);
+    s = p->latency(r.graph);
+    benchmark::DoNotOptimize(s);
+  }
+  st.counters["MB"] = static_cast<double>(b.size()) / 1e6;
+  st.counters["kernels"] = static_cast<double>(s.kernels);
+  st.counters["latency_ms"] = s.latency_ms;
 }
 
 // ------------------------------------------------------------------------------ fan-out
@@ -281,6 +326,10 @@ void register_models(const char* dir) {
                                        true));
     setup(benchmark::RegisterBenchmark(("import/" + m->name + "/no_weights").c_str(), bm_import, mp,
                                        false));
+    setup(benchmark::RegisterBenchmark(("predict/" + m->name + "/weights").c_str(), bm_predict,
+                                       mp, true));
+    setup(benchmark::RegisterBenchmark(("predict/" + m->name + "/no_weights").c_str(), bm_predict,
+                                       mp, false));
     models().push_back(std::move(m));
   }
 }
