@@ -1014,6 +1014,15 @@ const std::vector<field<predictorbuild_config>>& predictorbuild_fields() {
                                     "nnmeter: the sampler's cap on the bytes a sample moves "
                                     "(inputs, outputs, weights),\nmillions; 0 = no cap.",
                                     &P::max_mbytes, interval{0, 1e9, false, false}));
+    table.push_back(integer_field<P>(
+        "CONTEXT_MODELS",
+        "nnmeter: zoo models per family (all 13) measured whole to fit the context factor:\n"
+        "kernels in a model run slower than alone; 0 = no factor.",
+        &P::context_models, 0, 1000));
+    table.push_back(integer_field<P>("CONTEXT_SEED",
+                                     "nnmeter: the zoo seed of those models (keep it apart from "
+                                     "the seeds you evaluate on).",
+                                     &P::context_seed, 0, std::numeric_limits<long long>::max()));
     {
       field<P> f;
       f.key = "KERNELS";

@@ -202,6 +202,12 @@ struct predictorbuild_config {
   /// block exceeds them gets smaller channels (builder::sampling_caps); 0 = no cap.
   double max_mflops = 1000;
   double max_mbytes = 64;
+  /// CONTEXT_MODELS (project): zoo models per family (all 13) measured whole to fit the
+  /// predictor's context factor (kernels in a model run slower than alone); 0 = no factor.
+  std::size_t context_models = 4;
+  /// CONTEXT_SEED (project): the zoo seed of those models; keep it apart from the seeds a
+  /// predictor is evaluated on.
+  std::uint64_t context_seed = 1000;
 
   /// The entry for `k`, nullptr when KERNELS does not list it.
   const kernel_build_config* find(nnmeter::kernel_kind k) const noexcept;
