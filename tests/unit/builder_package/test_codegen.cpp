@@ -387,7 +387,11 @@ TEST_CASE("codegen: every forest in a blob") {
 
 TEST_CASE("codegen: the header compiles warning-free with g++ and clang++, C++17 and C++20") {
   const nnmeter_test::temp_dir tmp("nnmeter_codegen_matrix");
-  const nnmeter::predictor p = random_predictor(12, 6);
+  nnmeter::predictor p = random_predictor(12, 6);
+  // Fallback models too: fallback_latency_ms in a static_assert.
+  const nnmeter::fallback_coefficients compute{1.0 / 3.0, 0.01, 0.2};
+  p.set_fallback(nnmeter::kernel_family::compute, compute);
+  p.set_fallback(nnmeter::kernel_family::data_movement, {0.001, 0.0, 0.05});
   nb::codegen_options o;
   o.cpp_namespace = "matrix";
   // conv-bn-relu in constexpr tables (the budget takes the smallest forests first), the larger
@@ -425,6 +429,11 @@ TEST_CASE("codegen: the header compiles warning-free with g++ and clang++, C++17
           "conv), \"no work given\");\n"
           "static_assert(!matrix::kernel_latency_ms(nnmeter::kernel_kind::other, conv), "
           "\"no model\");\n"
+          "static_assert(*matrix::fallback_latency_ms(nnmeter::kernel_kind::matmul, 3e6, 2e6) == " +
+          nnmeter_test::hex(*nnmeter::fallback_estimate(compute, 3e6, 2e6)) +
+          ", \"fallback\");\n"
+          "static_assert(!matrix::fallback_latency_ms(nnmeter::kernel_kind::maxpool, 3e6, 2e6), "
+          "\"no pooling model\");\n"
           "int main() { return matrix::make_predictor().verify().ok() ? 0 : 1; }\n");
   const std::vector<nnmeter_test::cxx_compiler> matrix = nnmeter_test::compiler_matrix();
   REQUIRE(!matrix.empty());

@@ -606,7 +606,11 @@ constexpr std::optional<double> kernel_latency_ms(
              double_literal(c->ms_per_mflop) + ", " + double_literal(c->ms_per_mbyte) + "}},\n";
     }
     h += "};\n";
-    h += "static_assert(nnmeter::valid(fallback_models[0].coefficients), \"invalid fallback model\");\n";
+    h += "static_assert([] {\n"
+         "  for (const fallback_row& r : fallback_models)\n"
+         "    if (!nnmeter::valid(r.coefficients)) return false;\n"
+         "  return true;\n"
+         "}(), \"invalid fallback model\");\n";
     h += R"(
 /// The fallback latency (ms) of a kernel of kind k and work flops and bytes (kernel::flops,
 /// kernel::bytes): what make_predictor() gives a kernel of k that gets no forest latency.
