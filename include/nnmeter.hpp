@@ -35,6 +35,7 @@
 #include <nnmeter/forest/evaluate_batch.hpp>
 #include <nnmeter/forest/forest_blob.hpp>
 
+#include <nnmeter/predictor/fallback.hpp>
 #include <nnmeter/predictor/predictor.hpp>
 
 #endif  // NNMETER_HPP

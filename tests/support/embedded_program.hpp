@@ -22,9 +22,12 @@ namespace nnmeter_test {
 /// prints, with hexadecimal floats (exact):
 ///   verify <checked> <failures>
 ///   info <name>|<version>|<device>|<backend>|<feature set>|<protocol json>|<build json>
-///   model <latency_ms> <predicted> <unpredicted>          per model file given as argument
+///   model <latency_ms> <predicted> <unpredicted> <fallback> <fallback_ms>
+///                                                         per model file given as argument
 ///   kernel <i> <kind> <status> <latency_ms> <constexpr>   per kernel: predict()'s value, and
-///                                                         kernel_latency_ms()'s or "none"
+///                                                         kernel_latency_ms()'s or "none"; the
+///                                                         status of a fallback kernel is
+///                                                         "fallback/<reason>"
 ///   latency <latency_ms>                                  predictor::latency()
 inline std::string embedded_program_source(const std::string& header, const std::string& ns) {
   return "#include \"" + header + "\"\n" + R"(
@@ -48,16 +51,19 @@ int main(int argc, char** argv) {
   for (int a = 1; a < argc; ++a) {
     const nnmeter::graph g = nnmeter::io::load_nnmeter_ir(argv[a]);
     const nnmeter::prediction r = p.predict(g);
-    std::printf("model %a %zu %zu\n", r.latency_ms, r.predicted, r.unpredicted);
+    std::printf("model %a %zu %zu %zu %a\n", r.latency_ms, r.predicted, r.unpredicted, r.fallback,
+                r.fallback_ms);
     for (std::size_t i = 0; i < r.kernels.size(); ++i) {
       const nnmeter::kernel& k = r.detected.kernels[i];
       const auto c = emb::kernel_latency_ms(k.kind, nnmeter::features(k, emb::manifest.features),
                                             k.flops, k.bytes);
       char cx[64] = "none";
       if (c) std::snprintf(cx, sizeof cx, "%a", *c);
+      std::string status(nnmeter::to_string(r.kernels[i].status));
+      if (r.kernels[i].status == nnmeter::kernel_status::fallback)
+        status += "/" + std::string(nnmeter::to_string(r.kernels[i].reason));
       std::printf("kernel %zu %s %s %a %s\n", i, std::string(nnmeter::to_string(k.kind)).c_str(),
-                  std::string(nnmeter::to_string(r.kernels[i].status)).c_str(),
-                  r.kernels[i].latency_ms, cx);
+                  status.c_str(), r.kernels[i].latency_ms, cx);
     }
     std::printf("latency %a\n", p.latency(g).latency_ms);
   }
@@ -80,6 +86,13 @@ inline std::string hex(double x) {
   return buf;
 }
 
+/// A kernel's status as the program prints it: "fallback/<reason>" for a fallback.
+inline std::string status_word(const nnmeter::kernel_latency& l) {
+  std::string s(nnmeter::to_string(l.status));
+  if (l.status == nnmeter::kernel_status::fallback) s += "/" + std::string(nnmeter::to_string(l.reason));
+  return s;
+}
+
 /// The report of embedded_program_source for predictor `p` (loaded from its package) and the
 /// model files, with the last column of every kernel line left out: the constexpr value exists
 /// only for the kinds the header keeps in constexpr tables, and must equal the 4th column then
@@ -97,12 +110,12 @@ inline std::vector<std::string> expected_report(const nnmeter::predictor& p,
     const nnmeter::graph g = nnmeter::io::load_nnmeter_ir(m);
     const nnmeter::prediction r = p.predict(g);
     lines.push_back("model " + hex(r.latency_ms) + " " + std::to_string(r.predicted) + " " +
-                    std::to_string(r.unpredicted));
+                    std::to_string(r.unpredicted) + " " + std::to_string(r.fallback) + " " +
+                    hex(r.fallback_ms));
     for (std::size_t i = 0; i < r.kernels.size(); ++i)
       lines.push_back("kernel " + std::to_string(i) + " " +
                       std::string(nnmeter::to_string(r.detected.kernels[i].kind)) + " " +
-                      std::string(nnmeter::to_string(r.kernels[i].status)) + " " +
-                      hex(r.kernels[i].latency_ms));
+                      status_word(r.kernels[i]) + " " + hex(r.kernels[i].latency_ms));
     lines.push_back("latency " + hex(p.latency(g).latency_ms));
   }
   return lines;
@@ -159,7 +172,7 @@ inline std::string compare_with_predict_json(const std::string& output,
   for (std::string line; std::getline(lines, line);) {
     const std::vector<std::string> w = words(line);
     if (w.size() == 6 && w[0] == "kernel") kernels.push_back(w);
-    if (w.size() == 4 && w[0] == "model") total = w[1];
+    if (w.size() == 6 && w[0] == "model") total = w[1];
   }
   if (total != hex(predicted.at("latency_ms").get<double>()))
     return "total " + total + " != predict's " + hex(predicted.at("latency_ms").get<double>());
@@ -171,10 +184,14 @@ inline std::string compare_with_predict_json(const std::string& output,
     const nlohmann::json& k = ks[i];
     const std::string at = "kernel " + std::to_string(i) + ": ";
     if (kernels[i][2] != k.at("kind").get<std::string>()) return at + "kind " + kernels[i][2];
-    if (kernels[i][3] != k.at("status").get<std::string>()) return at + "status " + kernels[i][3];
+    std::string status = k.at("status").get<std::string>();
+    if (status == "fallback") status += "/" + k.at("fallback_reason").get<std::string>();
+    if (kernels[i][3] != status) return at + "status " + kernels[i][3];
+    if (status == "predicted" || status.rfind("fallback/", 0) == 0) {
+      if (kernels[i][4] != hex(k.at("latency_ms").get<double>()))
+        return at + kernels[i][4] + " != predict's " + hex(k.at("latency_ms").get<double>());
+    }
     if (k.at("status") != "predicted") continue;
-    if (kernels[i][4] != hex(k.at("latency_ms").get<double>()))
-      return at + kernels[i][4] + " != predict's " + hex(k.at("latency_ms").get<double>());
     if (kernels[i][5] != "none") {
       if (kernels[i][5] != kernels[i][4]) return at + "constexpr " + kernels[i][5];
       ++constexpr_kernels;

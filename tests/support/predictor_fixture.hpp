@@ -57,4 +57,25 @@ inline nnmeter::predictor make_fixture_predictor() {
   return p;
 }
 
+/// The fixture predictor with fallback models: "unit_fallback" has forests for conv-bn-relu,
+/// dwconv-bn-relu and fc only (golden cases as the fixture's), and fallback coefficients for
+/// every family but depthwise, so MobileNetV3's gap, hswish, se and add kernels are fallback
+/// estimates. The coefficients are awkward doubles on purpose (exact round trips).
+inline nnmeter::predictor make_fallback_fixture_predictor() {
+  const nnmeter::predictor full = make_fixture_predictor();
+  nnmeter::predictor_info info = full.info();
+  info.name = "unit_fallback";
+  nnmeter::predictor p(info, full.rules());
+  using K = nnmeter::kernel_kind;
+  for (K k : {K::conv_bn_relu, K::dwconv_bn_relu, K::fc})
+    p.set_forest(k, nnmeter::forest::from_view(*full.forest_for(k)));
+  for (const nnmeter::golden_case& g : full.golden()) p.add_golden(g);
+  using F = nnmeter::kernel_family;
+  p.set_fallback(F::compute, {0.1 / 3.0, 0.0123456789, 1.0 / 7.0});
+  p.set_fallback(F::pooling, {2.0e-3, 0.0, 0.01 / 3.0});
+  p.set_fallback(F::elementwise, {1.0 / 1024.0, 3.0e-3, 0.0217});
+  p.set_fallback(F::data_movement, {0.0, 0.0, 0.0125});
+  return p;
+}
+
 }  // namespace nnmeter_test

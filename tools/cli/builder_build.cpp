@@ -361,6 +361,7 @@ struct build_options {
   std::string name;
   std::string version = "1.0";
   std::string rules;
+  bool no_fallback = false;
   bool json = false;
 };
 
@@ -369,8 +370,9 @@ std::string non_positive_text(const bw::kernel_build_result& k) {
   return "its forest gives no positive latency for " + std::to_string(k.holdout_non_positive) +
          " held-out sample(s) and " + std::to_string(k.probe_non_positive) + " of " +
          std::to_string(k.probe_configs) +
-         " fresh prior configurations; nnmeter predict reports such kernels as non-positive "
-         "(not counted), so measure more of them (INIT_SAMPLE_NUM) or try TARGET ms";
+         " fresh prior configurations; nnmeter predict gives such kernels their family's "
+         "fallback estimate (labelled fallback), or reports them as non-positive (not counted) "
+         "without one, so measure more of them (INIT_SAMPLE_NUM) or try TARGET ms";
 }
 
 int run_build_predictor(const build_options& o) {
@@ -378,6 +380,7 @@ int run_build_predictor(const build_options& o) {
   bw::predictor_build_options po;
   po.name = o.name;
   po.version = o.version;
+  po.fallback = !o.no_fallback;
   for (const std::string& k : o.kernels) {
     const auto kind = nnmeter::parse_kernel_kind(k);
     if (!kind || *kind == nnmeter::kernel_kind::other) {
@@ -470,6 +473,30 @@ int run_build_predictor(const build_options& o) {
     if (k.probe_non_positive + k.holdout_non_positive > 0)
       std::cout << "warning: " << nnmeter::to_string(k.kind) << ": " << non_positive_text(k)
                 << "\n";
+  if (!rep.fallback.empty()) {
+    // The fallback models: per family, the coefficients and their held-out quality.
+    std::vector<std::vector<std::string>> fb{{"fallback", "kinds", "samples", "base ms",
+                                              "ms/MFLOP", "ms/MB", "+-25%", "+-50%",
+                                              "median err"}};
+    auto num = [](double x) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.3g", x);
+      return std::string(buf);
+    };
+    for (const bw::fallback_family_fit& f : rep.fallback) {
+      std::string kinds;
+      for (nnmeter::kernel_kind k : f.kinds)
+        kinds += (kinds.empty() ? "" : ",") + std::string(nnmeter::to_string(k));
+      const bool m = f.coefficients.has_value();
+      fb.push_back({std::string(nnmeter::to_string(f.family)), kinds, std::to_string(f.samples),
+                    m ? num(f.coefficients->base_ms) : "-", m ? num(f.coefficients->ms_per_mflop) : "-",
+                    m ? num(f.coefficients->ms_per_mbyte) : "-",
+                    m ? percent(f.holdout.within_25 / 100.0) : "-",
+                    m ? percent(f.holdout.within_50 / 100.0) : "-",
+                    m ? percent(f.holdout.median_abs_error / 100.0) : f.note});
+    }
+    std::cout << table_text(fb) << "\n";
+  }
   std::cout << rep.measured << " configurations measured in this run; profiling "
             << duration_text(rep.profiling_seconds) << ", training "
             << duration_text(rep.training_seconds) << ", total " << duration_text(rep.wall_seconds)
@@ -597,6 +624,7 @@ struct build_options {
   std::string name;
   std::string version = "1.0";
   std::string rules;
+  bool no_fallback = false;
   bool json = false;
 };
 int run_build_predictor(const build_options&) {
@@ -650,6 +678,8 @@ command add_build_predictor_command(CLI::App& app) {
   cmd->add_option("--predictor-version", o->version, "predictor version (default: 1.0)");
   cmd->add_option("--rules", o->rules,
                   "fusion-rule file (default: the workspace's detected_fusion_rule.json)");
+  cmd->add_flag("--no-fallback", o->no_fallback,
+                "fit no fallback models (kernels without a usable forest then get no latency)");
   cmd->add_flag("--json", o->json, "print the build report as JSON");
   return command{cmd, [o, budget] {
                    o->budget_given = budget->count() > 0;

@@ -30,12 +30,23 @@ std::optional<std::string> opt(const std::string& s) {
   return s.empty() ? std::nullopt : std::optional<std::string>(s);
 }
 
-// Kernels whose forest gave no positive latency (counted among the unpredicted ones).
+// Kernels whose forest gave no positive latency: unpredicted (status non-positive), or
+// estimated by a fallback model instead (status fallback, reason non-positive).
 std::size_t non_positive_count(const nnmeter::prediction& r) {
   std::size_t n = 0;
   for (const nnmeter::kernel_latency& l : r.kernels)
-    if (l.status == nnmeter::kernel_status::non_positive) ++n;
+    if (l.status == nnmeter::kernel_status::non_positive ||
+        (l.status == nnmeter::kernel_status::fallback &&
+         l.reason == nnmeter::kernel_status::non_positive))
+      ++n;
   return n;
+}
+
+// "12.3 %": a share as a percentage.
+std::string share_text(double share) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %%", 100.0 * share);
+  return buf;
 }
 
 std::string ms_text(double x) {
@@ -178,19 +189,28 @@ command add_predict_command(CLI::App& app) {
               if (cpu_matches) j["predictor"]["this_cpu"] = *cpu_matches;
               j["kernels_total"] = r.detected.kernels.size();
               j["kernels_predicted"] = r.predicted;
+              j["kernels_fallback"] = r.fallback;
               j["kernels_without_model"] = r.unpredicted;
               j["kernels_non_positive"] = non_positive_count(r);
+              j["fallback_ms"] = r.fallback_ms;
+              j["fallback_share"] = r.fallback_share();
               nlohmann::ordered_json ks = nlohmann::ordered_json::array();
               for (std::size_t i = 0; i < r.detected.kernels.size(); ++i) {
                 const nnmeter::kernel& k = r.detected.kernels[i];
                 nlohmann::ordered_json e = nlohmann::ordered_json::object();
                 e["name"] = k.name;
                 e["kind"] = std::string(nnmeter::to_string(k.kind));
-                e["status"] = std::string(nnmeter::to_string(r.kernels[i].status));
-                if (r.kernels[i].status == nnmeter::kernel_status::predicted)
-                  e["latency_ms"] = r.kernels[i].latency_ms;
+                const nnmeter::kernel_latency& l = r.kernels[i];
+                e["status"] = std::string(nnmeter::to_string(l.status));
+                if (l.status == nnmeter::kernel_status::predicted ||
+                    l.status == nnmeter::kernel_status::fallback)
+                  e["latency_ms"] = l.latency_ms;
                 else
                   e["latency_ms"] = nullptr;
+                if (l.status == nnmeter::kernel_status::fallback) {
+                  e["fallback_reason"] = std::string(nnmeter::to_string(l.reason));
+                  e["fallback_family"] = std::string(nnmeter::to_string(nnmeter::family_of(k.kind)));
+                }
                 ks.push_back(std::move(e));
               }
               j["kernels"] = std::move(ks);
@@ -208,6 +228,9 @@ command add_predict_command(CLI::App& app) {
                 std::cout << i + 1 << "\t" << k.name << "\t" << nnmeter::to_string(k.kind) << "\t"
                           << (l.status == nnmeter::kernel_status::predicted
                                   ? ms_text(l.latency_ms)
+                              : l.status == nnmeter::kernel_status::fallback
+                                  ? ms_text(l.latency_ms) + " (fallback: " +
+                                        std::string(nnmeter::to_string(l.reason)) + ")"
                                   : std::string(nnmeter::to_string(l.status)))
                           << "\n";
               }
@@ -220,6 +243,10 @@ command add_predict_command(CLI::App& app) {
                       << r.detected.kernels.size() << " kernels, " << r.unpredicted
                       << " without a model" << (r.unpredicted ? " (not counted in the total)" : "")
                       << "\n";
+            if (r.fallback != 0)
+              std::cout << "fallback: " << r.fallback << " kernel(s) estimated from their FLOPs "
+                        << "and bytes, " << ms_text(r.fallback_ms) << " ms = "
+                        << share_text(r.fallback_share()) << " of the total\n";
             if (cpu_matches && !*cpu_matches)
               std::cerr << "nnmeter: warning: predictor " << p.info().name << " was built on "
                         << p.info().device << "; this machine is " << this_cpu()
@@ -227,8 +254,8 @@ command add_predict_command(CLI::App& app) {
                         << "docs/builder.md)\n";
             if (const std::size_t bad = non_positive_count(r); bad != 0)
               std::cerr << "nnmeter: warning: " << bad << " of them got a non-positive latency "
-                        << "from their kind's forest (status non-positive in --verbose and "
-                        << "--json)\n";
+                        << "from their kind's forest (status non-positive, or fallback with "
+                        << "reason non-positive, in --verbose and --json)\n";
             return 0;
 #else
             no_package_part();

@@ -80,6 +80,36 @@ inline void read_golden_cases(std::string_view text, const std::string& path,
   }
 }
 
+/// Reads the manifest's optional `fallback` object (docs/predictor-format.md, "Fallback") into
+/// p: family name -> {"base_ms", "ms_per_mflop", "ms_per_mbyte"}, each a finite non-negative
+/// number, not all zero.
+inline void read_fallback(const nlohmann::ordered_json& fb, const std::string& manifest_path,
+                          predictor& p) {
+  if (!fb.is_object()) throw parse_error(manifest_path + ": key 'fallback' must be an object");
+  for (auto it = fb.begin(); it != fb.end(); ++it) {
+    const std::string where = manifest_path + ": fallback['" + it.key() + "']";
+    const auto family = parse_kernel_family(it.key());
+    if (!family)
+      throw parse_error(where + ": unknown kernel family (compute, depthwise, pooling, "
+                                "elementwise, data-movement)");
+    if (!it.value().is_object()) throw parse_error(where + " must be an object");
+    auto coefficient = [&](const char* key) {
+      const auto c = it.value().find(key);
+      if (c == it.value().end() || !c->is_number() || !std::isfinite(c->get<double>()) ||
+          c->get<double>() < 0.0)
+        throw parse_error(where + ": key '" + key + "' must be a finite non-negative number" +
+                          (c == it.value().end() ? std::string() : ", found " + excerpt(*c)));
+      return c->get<double>();
+    };
+    fallback_coefficients c;
+    c.base_ms = coefficient("base_ms");
+    c.ms_per_mflop = coefficient("ms_per_mflop");
+    c.ms_per_mbyte = coefficient("ms_per_mbyte");
+    if (!valid(c)) throw parse_error(where + ": the coefficients are all zero (no model)");
+    p.set_fallback(*family, c);
+  }
+}
+
 inline void write_text_file(const std::filesystem::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) throw error(path.string() + ": cannot create the file");
@@ -183,6 +213,8 @@ inline predictor read_predictor_package(std::string_view manifest_text, const st
       p.set_target(*kind, *target);
     }
   }
+  if (const auto fb = m.find("fallback"); fb != m.end() && !fb->is_null())
+    detail::read_fallback(*fb, manifest_path, p);
   if (const auto gc = m.find("golden_cases"); gc != m.end() && !gc->is_null()) {
     if (!gc->is_string() || !detail::safe_relative_name(gc->get<std::string>()))
       throw parse_error(manifest_path + ": key 'golden_cases' must be a file name inside the package");
@@ -250,6 +282,17 @@ inline std::string predictor_manifest_json(const predictor& p, int indent = 2) {
       targets[std::string(to_string(k))] = std::string(to_string(p.target_for(k)));
   }
   if (!targets.empty()) m["targets"] = std::move(targets);
+  if (p.has_fallback()) {
+    json fb = json::object();
+    for (std::size_t i = 0; i < kernel_family_count; ++i) {
+      const auto f = static_cast<kernel_family>(i);
+      if (const auto c = p.fallback_for(f))
+        fb[std::string(to_string(f))] = {{"base_ms", c->base_ms},
+                                         {"ms_per_mflop", c->ms_per_mflop},
+                                         {"ms_per_mbyte", c->ms_per_mbyte}};
+    }
+    m["fallback"] = std::move(fb);
+  }
   if (!p.golden().empty()) m["golden_cases"] = "golden_cases.json";
   return m.dump(indent);
 }

@@ -11,6 +11,7 @@
 #include <nnmeter/fusion/rules.hpp>
 #include <nnmeter/kernels/features.hpp>
 #include <nnmeter/kernels/kernel_kind.hpp>
+#include <nnmeter/predictor/fallback.hpp>
 
 #include <algorithm>
 #include <array>
@@ -89,56 +90,78 @@ enum class kernel_status : std::uint8_t {
   feature_mismatch,  ///< the forest reads a different number of features than the set gives
   non_positive,      ///< the forest's output is not a positive latency (a forest extrapolating
                      ///< below zero): kept in latency_ms for diagnosis, never summed
+  fallback,          ///< no forest latency (kernel_latency::reason says why), but the predictor's
+                     ///< fallback model of the kind's family estimated it from the kernel's
+                     ///< FLOPs and bytes: summed, and counted apart (prediction::fallback_ms)
 };
 
 /// Spelling of a kernel_status in reports: "predicted", "no-model", "no-features",
-/// "feature-mismatch", "non-positive".
+/// "feature-mismatch", "non-positive", "fallback".
 constexpr std::string_view to_string(kernel_status s) noexcept {
   switch (s) {
     case kernel_status::predicted: return "predicted";
     case kernel_status::no_model: return "no-model";
     case kernel_status::no_features: return "no-features";
     case kernel_status::feature_mismatch: return "feature-mismatch";
+    case kernel_status::fallback: return "fallback";
     default: return "non-positive";
   }
 }
 
-/// Latency of one kernel; `latency_ms` is meaningful only when status == predicted (with
-/// non_positive it holds the forest's rejected output).
+/// Latency of one kernel; `latency_ms` is meaningful only when status is predicted or fallback
+/// (with non_positive it holds the forest's rejected output).
 struct kernel_latency {
   double latency_ms = 0.0;
   kernel_status status = kernel_status::no_model;
+  /// Why the forest gave no latency when status == fallback (no_model, no_features,
+  /// feature_mismatch or non_positive); otherwise equal to status.
+  kernel_status reason = kernel_status::no_model;
 };
 
 /// A model's predicted latency with its per-kernel breakdown.
 struct prediction {
-  /// Sum of the predicted kernels' latencies, in milliseconds. Kernels without a prediction
-  /// add nothing here: check complete() / unpredicted before trusting it as a model latency.
+  /// Sum of the latencies of the kernels predicted by a forest and of those estimated by the
+  /// fallback model, in milliseconds, in kernel order. Kernels with neither add nothing here:
+  /// check complete() / unpredicted before trusting it as a model latency, and fallback_ms for
+  /// how much of it is a fallback estimate.
   double latency_ms = 0.0;
   /// The detected kernels (and free nodes), in nn-Meter's order.
   detection detected;
   /// One entry per detected kernel, aligned with detected.kernels.
   std::vector<kernel_latency> kernels;
-  /// Number of kernels with status == predicted, and the others.
+  /// Number of kernels with status == predicted (a forest), with status == fallback, and the
+  /// others (no latency at all).
   std::size_t predicted = 0;
   std::size_t unpredicted = 0;
+  std::size_t fallback = 0;
+  /// The part of latency_ms that the fallback kernels add (summed in kernel order).
+  double fallback_ms = 0.0;
 
-  /// True when every kernel got a prediction.
+  /// True when every kernel got a latency, from a forest or from the fallback model.
   bool complete() const noexcept { return unpredicted == 0; }
+  /// fallback_ms / latency_ms: the share of the total that is a fallback estimate (0 when the
+  /// total is 0).
+  double fallback_share() const noexcept { return latency_ms > 0 ? fallback_ms / latency_ms : 0.0; }
 };
 
 /// A model's predicted latency without the breakdown (predictor::latency).
 struct latency_summary {
-  /// Sum of the predicted kernels' latencies, in milliseconds; kernels without a prediction
-  /// add nothing: check complete() before trusting it as a model latency.
+  /// Sum of the forest-predicted and fallback kernels' latencies, in milliseconds (as
+  /// prediction::latency_ms); kernels with neither add nothing: check complete().
   double latency_ms = 0.0;
-  /// Number of detected kernels, of those with a prediction, and of the others.
+  /// Number of detected kernels, of those predicted by a forest, of the others without any
+  /// latency, and of those estimated by the fallback model.
   std::size_t kernels = 0;
   std::size_t predicted = 0;
   std::size_t unpredicted = 0;
+  std::size_t fallback = 0;
+  /// The part of latency_ms from fallback estimates.
+  double fallback_ms = 0.0;
 
-  /// True when every kernel got a prediction.
+  /// True when every kernel got a latency, from a forest or from the fallback model.
   bool complete() const noexcept { return unpredicted == 0; }
+  /// fallback_ms / latency_ms (0 when the total is 0).
+  double fallback_share() const noexcept { return latency_ms > 0 ? fallback_ms / latency_ms : 0.0; }
 };
 
 namespace detail {
@@ -182,13 +205,13 @@ class predictor {
   // Views of owned forests point into their storage, so copies re-derive them.
   predictor(const predictor& o)
       : info_(o.info_), rules_(o.rules_), owned_(o.owned_), views_(o.views_),
-        targets_(o.targets_), depth_(o.depth_), golden_(o.golden_) {
+        targets_(o.targets_), depth_(o.depth_), golden_(o.golden_), fallback_(o.fallback_) {
     rebind();
   }
   predictor(predictor&& o) noexcept
       : info_(std::move(o.info_)), rules_(std::move(o.rules_)), owned_(std::move(o.owned_)),
         views_(o.views_), targets_(o.targets_), depth_(std::move(o.depth_)),
-        golden_(std::move(o.golden_)) {
+        golden_(std::move(o.golden_)), fallback_(o.fallback_) {
     rebind();
   }
   predictor& operator=(const predictor& o) {
@@ -200,6 +223,7 @@ class predictor {
       targets_ = o.targets_;
       depth_ = o.depth_;
       golden_ = o.golden_;
+      fallback_ = o.fallback_;
       rebind();
     }
     return *this;
@@ -212,6 +236,7 @@ class predictor {
     targets_ = o.targets_;
     depth_ = std::move(o.depth_);
     golden_ = std::move(o.golden_);
+    fallback_ = o.fallback_;
     rebind();
     return *this;
   }
@@ -256,6 +281,38 @@ class predictor {
   /// The factor kernel k's forest output is multiplied by under this predictor.
   double scale_of(const kernel& k) const noexcept {
     return target_scale(target_for(k.kind), k.flops, k.bytes);
+  }
+
+  /// Installs the fallback model of family f (replacing any previous one): a kernel of a kind
+  /// of f that gets no forest latency (no forest, no usable feature vector, a non-positive
+  /// output) gets fallback_estimate(c, kernel.flops, kernel.bytes) with status fallback.
+  /// Throws nnmeter::error when c is not valid() (a negative, NaN or infinite coefficient, or
+  /// all zero) or f is not a family.
+  void set_fallback(kernel_family f, const fallback_coefficients& c) {
+    const auto i = static_cast<std::size_t>(f);
+    if (i >= kernel_family_count) throw error("predictor: invalid kernel family");
+    if (!valid(c))
+      throw error("predictor: fallback coefficients of family '" + std::string(to_string(f)) +
+                  "' must be finite, non-negative and not all zero (base " +
+                  detail::golden_number(c.base_ms) + " ms, " + detail::golden_number(c.ms_per_mflop) +
+                  " ms/MFLOP, " + detail::golden_number(c.ms_per_mbyte) + " ms/MB)");
+    fallback_[i] = c;
+  }
+  /// Removes the fallback model of family f.
+  void clear_fallback(kernel_family f) noexcept {
+    const auto i = static_cast<std::size_t>(f);
+    if (i < kernel_family_count) fallback_[i].reset();
+  }
+  /// The fallback model of family f, if any.
+  std::optional<fallback_coefficients> fallback_for(kernel_family f) const noexcept {
+    const auto i = static_cast<std::size_t>(f);
+    return i < kernel_family_count ? fallback_[i] : std::nullopt;
+  }
+  /// True when some family has a fallback model.
+  bool has_fallback() const noexcept {
+    for (const auto& c : fallback_)
+      if (c) return true;
+    return false;
   }
 
   /// Adds a golden case (see golden_case); verify() re-runs it.
@@ -325,12 +382,9 @@ class predictor {
 
   /// Latency of one kernel under this predictor.
   kernel_latency predict_kernel(const kernel& k) const {
-    const auto i = static_cast<std::size_t>(k.kind);
-    if (i >= kernel_kind_count || !views_[i]) return {0.0, kernel_status::no_model};
-    const feature_vector f = features(k, info_.features);
-    const kernel_status st = check_features(f, *views_[i]);
-    if (st != kernel_status::predicted) return {0.0, st};
-    return checked(static_cast<double>(evaluate(*views_[i], f.data())) * scale_of(k));
+    kernel_latency l = forest_latency(k);
+    if (l.status != kernel_status::predicted) apply_fallback(k, l);
+    return l;
   }
 
   /// Latencies of already detected kernels. Kernels of one kind are evaluated together
@@ -339,7 +393,7 @@ class predictor {
     prediction p;
     eval_scratch scratch;
     evaluate_kernels(d.kernels, p.kernels, scratch);
-    tally(p.kernels, p.latency_ms, p.predicted, p.unpredicted);
+    tally(p.kernels, p.latency_ms, p.predicted, p.unpredicted, p.fallback, p.fallback_ms);
     p.detected = std::move(d);
     return p;
   }
@@ -360,7 +414,8 @@ class predictor {
     workspace& ws = thread_workspace();
     ws.detector.run_into(g, rules_, out.detected);
     evaluate_kernels(out.detected.kernels, out.kernels, ws.scratch);
-    tally(out.kernels, out.latency_ms, out.predicted, out.unpredicted);
+    tally(out.kernels, out.latency_ms, out.predicted, out.unpredicted, out.fallback,
+          out.fallback_ms);
   }
 
   /// The latency of g without the breakdown: the same kernels and the same per-kernel values
@@ -372,32 +427,58 @@ class predictor {
   latency_summary latency(const G& g) const {
     workspace& ws = thread_workspace();
     detect_options options;
-    // nn-Meter's vectors read no costs; the targets per unit of work do.
-    options.costs = info_.features != feature_set::nnmeter || scaled_targets();
+    // nn-Meter's vectors read no costs; the targets per unit of work and the fallback do.
+    options.costs = info_.features != feature_set::nnmeter || scaled_targets() || has_fallback();
     const detection& d = ws.detector.run(g, rules_, options);
     evaluate_kernels(d.kernels, ws.latencies, ws.scratch);
     latency_summary s;
     s.kernels = d.kernels.size();
-    tally(ws.latencies, s.latency_ms, s.predicted, s.unpredicted);
+    tally(ws.latencies, s.latency_ms, s.predicted, s.unpredicted, s.fallback, s.fallback_ms);
     return s;
   }
 
  private:
-  // Sum of the predicted latencies in kernel order (the order every path uses, so the totals
-  // agree bit for bit) and the counts of predicted and other kernels.
+  // Sum of the predicted and fallback latencies in kernel order (the order every path uses, so
+  // the totals agree bit for bit), the fallback part alone, and the counts.
   static void tally(const std::vector<kernel_latency>& lat, double& ms, std::size_t& predicted,
-                    std::size_t& unpredicted) noexcept {
+                    std::size_t& unpredicted, std::size_t& fallback, double& fallback_ms) noexcept {
     ms = 0.0;
+    fallback_ms = 0.0;
     predicted = 0;
     unpredicted = 0;
+    fallback = 0;
     for (const kernel_latency& l : lat) {
       if (l.status == kernel_status::predicted) {
         ms += l.latency_ms;
         ++predicted;
+      } else if (l.status == kernel_status::fallback) {
+        ms += l.latency_ms;
+        fallback_ms += l.latency_ms;
+        ++fallback;
       } else {
         ++unpredicted;
       }
     }
+  }
+
+  // The forest's latency of kernel k (predict_kernel without the fallback).
+  kernel_latency forest_latency(const kernel& k) const {
+    const auto i = static_cast<std::size_t>(k.kind);
+    if (i >= kernel_kind_count || !views_[i])
+      return {0.0, kernel_status::no_model, kernel_status::no_model};
+    const feature_vector f = features(k, info_.features);
+    const kernel_status st = check_features(f, *views_[i]);
+    if (st != kernel_status::predicted) return {0.0, st, st};
+    return checked(static_cast<double>(evaluate(*views_[i], f.data())) * scale_of(k));
+  }
+
+  // l is k's latency without a forest prediction: the family's fallback estimate replaces it
+  // when there is one (status fallback, l's status kept as the reason); otherwise l stays.
+  void apply_fallback(const kernel& k, kernel_latency& l) const noexcept {
+    const auto fi = static_cast<std::size_t>(family_of(k.kind));
+    if (fi >= kernel_family_count || !fallback_[fi]) return;
+    if (const std::optional<double> ms = fallback_estimate(*fallback_[fi], k.flops, k.bytes))
+      l = {*ms, kernel_status::fallback, l.status};
   }
 
   // Buffers of evaluate_kernels, reusable across calls.
@@ -426,7 +507,7 @@ class predictor {
   void evaluate_kernels(const std::vector<kernel>& ks, std::vector<kernel_latency>& lat,
                         eval_scratch& s) const {
     const std::size_t n = ks.size();
-    lat.assign(n, kernel_latency{0.0, kernel_status::no_model});
+    lat.assign(n, kernel_latency{0.0, kernel_status::no_model, kernel_status::no_model});
     // Kernels grouped by kind, in kernel order within a kind (counting sort).
     std::array<std::size_t, kernel_kind_count + 1> start{};
     for (const kernel& k : ks) ++start[static_cast<std::size_t>(k.kind) + 1];
@@ -481,12 +562,18 @@ class predictor {
       for (std::size_t r = 0; r < which.size(); ++r)
         lat[which[r]] = checked(static_cast<double>(s.out[slot[r]]) * scale_of(ks[which[r]]));
     }
+    // Kernels the forests left without a latency get their family's fallback estimate, if
+    // any; a predictor without fallback models skips this pass.
+    if (has_fallback())
+      for (std::size_t i = 0; i < n; ++i)
+        if (lat[i].status != kernel_status::predicted) apply_fallback(ks[i], lat[i]);
   }
 
   // A forest's output as a kernel latency: predicted when positive (a latency), else
   // non_positive, so that no zero or negative milliseconds ever enter a total.
   static kernel_latency checked(double ms) noexcept {
-    return {ms, ms > 0 ? kernel_status::predicted : kernel_status::non_positive};
+    const kernel_status st = ms > 0 ? kernel_status::predicted : kernel_status::non_positive;
+    return {ms, st, st};
   }
 
   static float evaluate_row(const forest_view& f, const feature_vector& fv) noexcept {
@@ -524,6 +611,8 @@ class predictor {
   // Per kind: depth bound of each group of 8 trees (detail::forest_group_depths), for the walk.
   std::array<std::vector<std::uint32_t>, kernel_kind_count> depth_{};
   std::vector<golden_case> golden_;
+  // Per family: the fallback model, if any.
+  std::array<std::optional<fallback_coefficients>, kernel_family_count> fallback_{};
 };
 
 NNMETER_END_NAMESPACE

@@ -324,6 +324,30 @@ TEST_CASE("codegen: round trip of a package, constexpr tables (fixture predictor
   CHECK(round_trip(tmp, dir, o) > 20);  // MobileNetV3's conv, dwconv, fc, ... kernels
 }
 
+TEST_CASE("codegen: an embedded predictor falls back exactly as the loaded package") {
+  const nnmeter_test::temp_dir tmp("nnmeter_codegen_fallback");
+  const std::string dir = tmp.file("pkg");
+  nnmeter::io::write_predictor_package(nnmeter_test::make_fallback_fixture_predictor(), dir);
+  const nnmeter::predictor loaded = nnmeter::io::load_predictor_package(dir);
+  REQUIRE(loaded.has_fallback());
+  // MobileNetV3 has fallback kernels under this predictor (gap, hswish, se, add).
+  const nnmeter::prediction r = loaded.predict(nnmeter::io::load_nnmeter_ir(mobilenet));
+  CHECK(r.fallback > 10);
+  CHECK(r.unpredicted == 0);
+  const std::string text = nb::generate_predictor_header(loaded);
+  CHECK(text.find("inline constexpr fallback_row fallback_models[] = {") != std::string::npos);
+  CHECK(text.find("{nnmeter::kernel_family::data_movement, {0.0, 0.0, 0x1.999999999999ap-7}},") !=
+        std::string::npos);
+  CHECK(text.find("constexpr std::optional<double> fallback_latency_ms(") != std::string::npos);
+  CHECK(text.find("p.set_fallback(r.family, r.coefficients);") != std::string::npos);
+  // Without fallback models the header says nothing about them.
+  const std::string plain = nb::generate_predictor_header(nnmeter_test::make_fixture_predictor());
+  CHECK(plain.find("fallback") == std::string::npos);
+  nb::codegen_options o;
+  o.cpp_namespace = "fixture::fb";
+  CHECK(round_trip(tmp, dir, o) > 10);  // conv, dwconv, fc: constexpr
+}
+
 TEST_CASE("codegen: round trip of large random forests, constexpr tables and blobs") {
   const nnmeter_test::temp_dir tmp("nnmeter_codegen_random");
   const std::string dir = tmp.file("pkg");
@@ -363,7 +387,11 @@ TEST_CASE("codegen: every forest in a blob") {
 
 TEST_CASE("codegen: the header compiles warning-free with g++ and clang++, C++17 and C++20") {
   const nnmeter_test::temp_dir tmp("nnmeter_codegen_matrix");
-  const nnmeter::predictor p = random_predictor(12, 6);
+  nnmeter::predictor p = random_predictor(12, 6);
+  // Fallback models too: fallback_latency_ms in a static_assert.
+  const nnmeter::fallback_coefficients compute{1.0 / 3.0, 0.01, 0.2};
+  p.set_fallback(nnmeter::kernel_family::compute, compute);
+  p.set_fallback(nnmeter::kernel_family::data_movement, {0.001, 0.0, 0.05});
   nb::codegen_options o;
   o.cpp_namespace = "matrix";
   // conv-bn-relu in constexpr tables (the budget takes the smallest forests first), the larger
@@ -401,6 +429,11 @@ TEST_CASE("codegen: the header compiles warning-free with g++ and clang++, C++17
           "conv), \"no work given\");\n"
           "static_assert(!matrix::kernel_latency_ms(nnmeter::kernel_kind::other, conv), "
           "\"no model\");\n"
+          "static_assert(*matrix::fallback_latency_ms(nnmeter::kernel_kind::matmul, 3e6, 2e6) == " +
+          nnmeter_test::hex(*nnmeter::fallback_estimate(compute, 3e6, 2e6)) +
+          ", \"fallback\");\n"
+          "static_assert(!matrix::fallback_latency_ms(nnmeter::kernel_kind::maxpool, 3e6, 2e6), "
+          "\"no pooling model\");\n"
           "int main() { return matrix::make_predictor().verify().ok() ? 0 : 1; }\n");
   const std::vector<nnmeter_test::cxx_compiler> matrix = nnmeter_test::compiler_matrix();
   REQUIRE(!matrix.empty());

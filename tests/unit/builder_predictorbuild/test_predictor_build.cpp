@@ -227,6 +227,40 @@ TEST_CASE("build_predictor: a package, its meta file, reports and CSVs, for ever
   CHECK(build.at("kernels").contains("conv-bn-relu"));
   CHECK_FALSE(build.at("kernels").contains("softmax"));
 
+  // The fallback models: fitted on the built kinds' samples per family (compute: conv,
+  // elementwise: relu), in the package, the build record and the report. The cost backend's
+  // latency is linear in FLOPs and output bytes, so the fit is close.
+  REQUIRE(r.fallback.size() == 2);
+  CHECK(r.fallback[0].family == nnmeter::kernel_family::compute);
+  CHECK(r.fallback[0].samples == conv.samples);
+  CHECK(r.fallback[1].family == nnmeter::kernel_family::elementwise);
+  CHECK(r.fallback[1].kinds == std::vector<kernel_kind>{kernel_kind::relu});
+  for (const nb::fallback_family_fit& f : r.fallback) {
+    REQUIRE(f.coefficients.has_value());
+    CHECK(f.holdout.n > 0);
+    CHECK(f.holdout.within_25 >= 80.0);
+    const auto c = p.fallback_for(f.family);
+    REQUIRE(c.has_value());
+    CHECK(c->base_ms == f.coefficients->base_ms);
+    CHECK(c->ms_per_mflop == f.coefficients->ms_per_mflop);
+    CHECK(c->ms_per_mbyte == f.coefficients->ms_per_mbyte);
+  }
+  CHECK_FALSE(p.fallback_for(nnmeter::kernel_family::pooling).has_value());
+  CHECK(build.at("fallback").at("families").at("compute").at("samples") == conv.samples);
+  CHECK(build.at("fallback").at("families").at("elementwise").at("holdout").at("n") ==
+        r.fallback[1].holdout.n);
+  {
+    // softmax was skipped (no forest): the elementwise fallback estimates it, labelled.
+    nnmeter::graph_builder gb;
+    auto x = gb.input({1, 1, 1, 100});
+    gb.softmax(x);
+    const nnmeter::prediction sp = p.predict(std::move(gb).build());
+    REQUIRE(sp.kernels.size() == 1);
+    CHECK(sp.kernels[0].status == nnmeter::kernel_status::fallback);
+    CHECK(sp.kernels[0].reason == nnmeter::kernel_status::no_model);
+    CHECK(sp.fallback_share() == 1.0);
+  }
+
   // The meta file, ready for `nnmeter register`.
   const nb::predictor_meta meta = nb::read_predictor_meta(r.meta_file);
   CHECK(r.meta_file == ws.predictor_build_dir() / "results" / "cost_test.yaml");
@@ -240,6 +274,9 @@ TEST_CASE("build_predictor: a package, its meta file, reports and CSVs, for ever
   CHECK(rep.at("name") == "cost_test");
   CHECK(rep.at("kinds").size() == 3);
   CHECK(rep.at("kinds")[2].at("status") == "skipped");
+  CHECK(rep.at("fallback").at("families").size() == 2);
+  CHECK(rep.at("fallback").at("families").at("compute").at("coefficients").at("ms_per_mflop") ==
+        r.fallback[0].coefficients->ms_per_mflop);
   // The sign probe: 1000 fresh prior configurations per built kind (fewer when the rules make
   // some of them another block); the smooth cost latencies leave no forest below zero.
   for (const nb::kernel_build_result* k : {&conv, &relu}) {

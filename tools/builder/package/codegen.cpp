@@ -195,6 +195,13 @@ std::string kind_ident(nnmeter::kernel_kind k) {
 
 std::string kind_enum(nnmeter::kernel_kind k) { return "nnmeter::kernel_kind::" + kind_ident(k); }
 
+// "nnmeter::kernel_family::data_movement" for kernel_family::data_movement.
+std::string family_enum(nnmeter::kernel_family f) {
+  std::string id(nnmeter::to_string(f));
+  std::replace(id.begin(), id.end(), '-', '_');
+  return "nnmeter::kernel_family::" + id;
+}
+
 std::string target_enum(nnmeter::latency_target t) {
   switch (t) {
     case nnmeter::latency_target::ms:
@@ -446,6 +453,14 @@ std::string generate_predictor_header(const nnmeter::predictor& p, const codegen
   banner_line(h, "nodes:",
               std::to_string(total_nodes) + " in all, " + std::to_string(blob_nodes) +
                   " of them in blobs (decoded by make_predictor())");
+  for (std::size_t i = 0, n = 0; i < nnmeter::kernel_family_count; ++i) {
+    const auto f = static_cast<nnmeter::kernel_family>(i);
+    if (const auto c = p.fallback_for(f))
+      banner_line(h, n++ == 0 ? "fallback:" : "",
+                  std::string(nnmeter::to_string(f)) + ": " + double_literal(c->base_ms) + " ms + " +
+                      double_literal(c->ms_per_mflop) + " ms/MFLOP + " +
+                      double_literal(c->ms_per_mbyte) + " ms/MB");
+  }
   banner_line(h, "golden cases:",
               std::to_string(golden.size()) + " (" + std::to_string(asserted_total) +
                   " checked by static_assert; make_predictor().verify() re-runs every one)");
@@ -574,6 +589,43 @@ constexpr std::optional<double> kernel_latency_ms(
 
 )";
 
+  // ---- fallback models (only when the predictor has some: headers of predictors without
+  // them are unchanged)
+  if (p.has_fallback()) {
+    h += "// ---- fallback models: latency_ms = base_ms + ms_per_mflop * MFLOPs + ms_per_mbyte * MB\n"
+         "// for the kernels of a family that get no forest latency (nnmeter::fallback_estimate)\n";
+    h += "struct fallback_row {\n"
+         "  nnmeter::kernel_family family;\n"
+         "  nnmeter::fallback_coefficients coefficients;\n"
+         "};\n";
+    h += "inline constexpr fallback_row fallback_models[] = {\n";
+    for (std::size_t i = 0; i < nnmeter::kernel_family_count; ++i) {
+      const auto f = static_cast<nnmeter::kernel_family>(i);
+      if (const auto c = p.fallback_for(f))
+        h += "    {" + family_enum(f) + ", {" + double_literal(c->base_ms) + ", " +
+             double_literal(c->ms_per_mflop) + ", " + double_literal(c->ms_per_mbyte) + "}},\n";
+    }
+    h += "};\n";
+    h += "static_assert([] {\n"
+         "  for (const fallback_row& r : fallback_models)\n"
+         "    if (!nnmeter::valid(r.coefficients)) return false;\n"
+         "  return true;\n"
+         "}(), \"invalid fallback model\");\n";
+    h += R"(
+/// The fallback latency (ms) of a kernel of kind k and work flops and bytes (kernel::flops,
+/// kernel::bytes): what make_predictor() gives a kernel of k that gets no forest latency.
+/// Empty when k's family has no fallback model or the work is unknown.
+constexpr std::optional<double> fallback_latency_ms(nnmeter::kernel_kind k, double flops,
+                                                    double bytes) noexcept {
+  for (const fallback_row& r : fallback_models)
+    if (r.family == nnmeter::family_of(k))
+      return nnmeter::fallback_estimate(r.coefficients, flops, bytes);
+  return std::nullopt;
+}
+
+)";
+  }
+
   // ---- golden cases
   h += "// ---- golden cases: the latencies (ms) the forests gave when the package was written\n";
   h += "struct golden_row {\n"
@@ -656,6 +708,8 @@ constexpr std::optional<double> kernel_latency_ms(
   for (const kind_forest& f : forests)
     if (f.target != nnmeter::latency_target::ms)
       h += "  p.set_target(" + kind_enum(f.kind) + ", " + target_enum(f.target) + ");\n";
+  if (p.has_fallback())
+    h += "  for (const fallback_row& r : fallback_models) p.set_fallback(r.family, r.coefficients);\n";
   h += "  for (const golden_row& g : golden_cases) {\n"
        "    nnmeter::golden_case c;\n"
        "    c.kind = g.kind;\n"

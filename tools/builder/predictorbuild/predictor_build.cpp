@@ -53,6 +53,46 @@ nlohmann::ordered_json metric(double x) {
   return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json(nullptr);
 }
 
+nlohmann::ordered_json fallback_metrics_json(const fallback_metrics& m) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  j["n"] = m.n;
+  j["within_25"] = metric(m.within_25);
+  j["within_50"] = metric(m.within_50);
+  j["median_abs_error"] = metric(m.median_abs_error);
+  return j;
+}
+
+// The fallback fits as JSON: family -> kinds, samples, coefficients (null without a model),
+// held-out / train quality, leave-one-kind-out quality, note.
+nlohmann::ordered_json fallback_json(const std::vector<fallback_family_fit>& fits) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  j["model"] = "base_ms + ms_per_mflop * MFLOPs + ms_per_mbyte * MB";
+  nlohmann::ordered_json families = nlohmann::ordered_json::object();
+  for (const fallback_family_fit& f : fits) {
+    nlohmann::ordered_json e = nlohmann::ordered_json::object();
+    nlohmann::ordered_json kinds = nlohmann::ordered_json::array();
+    for (nnmeter::kernel_kind k : f.kinds) kinds.push_back(kind_name(k));
+    e["kinds"] = std::move(kinds);
+    e["samples"] = f.samples;
+    if (f.coefficients)
+      e["coefficients"] = {{"base_ms", f.coefficients->base_ms},
+                           {"ms_per_mflop", f.coefficients->ms_per_mflop},
+                           {"ms_per_mbyte", f.coefficients->ms_per_mbyte}};
+    else
+      e["coefficients"] = nullptr;
+    e["holdout"] = fallback_metrics_json(f.holdout);
+    e["train"] = fallback_metrics_json(f.train);
+    nlohmann::ordered_json lko = nlohmann::ordered_json::object();
+    for (const fallback_family_fit::kind_quality& q : f.leave_kind_out)
+      lko[kind_name(q.kind)] = fallback_metrics_json(q.metrics);
+    e["leave_kind_out"] = std::move(lko);
+    if (!f.note.empty()) e["note"] = f.note;
+    families[std::string(nnmeter::to_string(f.family))] = std::move(e);
+  }
+  j["families"] = std::move(families);
+  return j;
+}
+
 nlohmann::ordered_json metrics_json(const latency_metrics& m) {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   j["n"] = m.n;
@@ -226,6 +266,7 @@ std::string build_report_json(const predictor_build_report& r) {
     kinds.push_back(std::move(e));
   }
   j["kinds"] = std::move(kinds);
+  j["fallback"] = fallback_json(r.fallback);
   return j.dump(2) + "\n";
 }
 
@@ -309,6 +350,8 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
   }
   nnmeter::predictor pred(info, rules);
   bool any_forest = false;
+  // The samples of every kind with a forest, with their work: the fallback models' data.
+  std::vector<fallback_sample> fallback_samples;
   const fs::path collection = results / "collection";
 
   for (std::size_t ki = 0; ki < kinds.size(); ++ki) {
@@ -581,6 +624,13 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
     }
     pred.record_golden(st.kind, golden, golden_per_kind, golden_scales);
     any_forest = true;
+    for (std::size_t i = 0; i < d.rows(); ++i) {
+      const training_sample& t = st.samples.at(d.id(i));
+      // A sample whose work is unknown cannot inform a model of the work (it cannot happen
+      // for the sampler's static blocks).
+      if (std::isfinite(t.flops) && t.flops >= 0 && std::isfinite(t.bytes) && t.bytes > 0)
+        fallback_samples.push_back({st.kind, t.flops, t.bytes, d.latency_ms(i)});
+    }
     write_collection(collection, st.kind, d, tr);
     rep.samples += d.rows();
     finish(cut ? kernel_build_status::partial : kernel_build_status::built,
@@ -596,6 +646,12 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
   rep.profiling_seconds = profiling_s;
   rep.wall_seconds = seconds_since(t_start);
   if (!any_forest) return rep;
+  if (options.fallback) {
+    fallback_fit_options fo;
+    fo.holdout_fraction = pb.holdout_fraction;
+    fo.seed = pb.seed;
+    rep.fallback = fit_fallback(fallback_samples, fo);
+  }
 
   // The build record, in the manifest.
   nlohmann::ordered_json build = nlohmann::ordered_json::object();
@@ -624,6 +680,7 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
     per_kind[kind_name(k.kind)] = std::move(e);
   }
   build["kernels"] = std::move(per_kind);
+  if (options.fallback) build["fallback"] = fallback_json(rep.fallback);
   nnmeter::predictor_info final_info = pred.info();
   final_info.build_json = build.dump();
   nnmeter::predictor out(final_info, rules);
@@ -635,6 +692,8 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
     }
   }
   for (const nnmeter::golden_case& g : pred.golden()) out.add_golden(g);
+  for (const fallback_family_fit& f : rep.fallback)
+    if (f.coefficients) out.set_fallback(f.family, *f.coefficients);
 
   rep.package_dir = results / name;
   nnmeter::io::package_write_options wo;

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "builder/predictorbuild/fallback_fit.hpp"
 #include "builder/sampler/kernel_config.hpp"
 #include "builder/store/store.hpp"
 #include "builder/trainer/trainer.hpp"
@@ -153,6 +154,10 @@ struct predictor_build_options {
   /// Where the package, the meta file and the reports go; default
   /// <ws>/predictor_build/results.
   std::optional<std::filesystem::path> results_dir;
+  /// Fit the fallback models (one per kernel family, fit_fallback) on the samples of the kinds
+  /// that got a forest, and put them into the package: kernels of kinds without a usable
+  /// forest then get a labelled estimate instead of none. Default on.
+  bool fallback = true;
 };
 
 /// What build_predictor did.
@@ -179,6 +184,9 @@ struct predictor_build_report {
   double wall_seconds = 0;
   std::size_t measured = 0;       ///< configurations measured in this run
   std::size_t samples = 0;        ///< rows of every forest shipped
+  /// The fallback models fitted on those rows, per family that had samples (empty when
+  /// options.fallback is off); the ones with coefficients are in the package.
+  std::vector<fallback_family_fit> fallback;
 };
 
 /// Builds a predictor for backend `be` from the workspace `ws`, measuring through `store`

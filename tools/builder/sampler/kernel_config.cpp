@@ -384,6 +384,8 @@ training_sample training_sample_of(const nnmeter::graph& g, const nnmeter::rule_
         (nnmeter::feature_count(kind, set) == 0 ? " (the set does not cover the kind)"
                                                 : " (a dimension it reads is unknown)"));
   // The factor nnmeter::predictor multiplies the forest's output by for this kernel.
+  out.flops = d.kernels[0].flops;
+  out.bytes = d.kernels[0].bytes;
   out.scale = nnmeter::target_scale(target, d.kernels[0].flops, d.kernels[0].bytes);
   if (!(out.scale > 0 && std::isfinite(out.scale)))
     throw nnmeter::error("training features of kind " + kind_name(kind) + ": kernel " +

@@ -145,6 +145,10 @@ struct kernel_block {
 struct training_sample {
   nnmeter::feature_vector features;
   double scale = 1.0;
+  /// The detected kernel's work (nnmeter::kernel::flops, kernel::bytes): what the predictor's
+  /// fallback models read (NaN when a dimension is unknown).
+  double flops = 0.0;
+  double bytes = 0.0;
 };
 [[nodiscard]] training_sample training_sample_of(const nnmeter::graph& g,
                                                  const nnmeter::rule_set& rules,
