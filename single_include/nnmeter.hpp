@@ -6712,6 +6712,7 @@ NNMETER_END_NAMESPACE
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -6898,13 +6899,14 @@ class predictor {
   // Views of owned forests point into their storage, so copies re-derive them.
   predictor(const predictor& o)
       : info_(o.info_), rules_(o.rules_), owned_(o.owned_), views_(o.views_),
-        targets_(o.targets_), depth_(o.depth_), golden_(o.golden_), fallback_(o.fallback_) {
+        targets_(o.targets_), depth_(o.depth_), golden_(o.golden_), fallback_(o.fallback_),
+        context_(o.context_) {
     rebind();
   }
   predictor(predictor&& o) noexcept
       : info_(std::move(o.info_)), rules_(std::move(o.rules_)), owned_(std::move(o.owned_)),
         views_(o.views_), targets_(o.targets_), depth_(std::move(o.depth_)),
-        golden_(std::move(o.golden_)), fallback_(o.fallback_) {
+        golden_(std::move(o.golden_)), fallback_(o.fallback_), context_(o.context_) {
     rebind();
   }
   predictor& operator=(const predictor& o) {
@@ -6917,6 +6919,7 @@ class predictor {
       depth_ = o.depth_;
       golden_ = o.golden_;
       fallback_ = o.fallback_;
+      context_ = o.context_;
       rebind();
     }
     return *this;
@@ -6930,6 +6933,7 @@ class predictor {
     depth_ = std::move(o.depth_);
     golden_ = std::move(o.golden_);
     fallback_ = o.fallback_;
+    context_ = o.context_;
     rebind();
     return *this;
   }
@@ -6971,10 +6975,26 @@ class predictor {
     const auto i = static_cast<std::size_t>(k);
     return i < kernel_kind_count ? targets_[i] : latency_target::ms;
   }
-  /// The factor kernel k's forest output is multiplied by under this predictor.
+  /// The factor kernel k's forest output is multiplied by for its target (target_scale; the
+  /// golden cases record it). The kernel's latency is that times context_scale().
   double scale_of(const kernel& k) const noexcept {
     return target_scale(target_for(k.kind), k.flops, k.bytes);
   }
+
+  /// Sets the context factor: every kernel latency (forest or fallback) is multiplied by it.
+  /// Kernels inside a whole model run slower than the same kernels measured alone (their
+  /// weights and inputs no longer stay in the caches from one invoke to the next), so the sum
+  /// of kernel latencies measured alone falls short of the model's; build-predictor fits this
+  /// factor on models measured whole (docs/builder.md, "Context factor"). Default 1 (none).
+  /// Throws nnmeter::error unless s is finite and positive.
+  void set_context_scale(double s) {
+    if (!(s > 0) || !(s < std::numeric_limits<double>::infinity()))
+      throw error("predictor: the context factor must be a finite positive number, not " +
+                  detail::golden_number(s));
+    context_ = s;
+  }
+  /// The context factor (1 when none was set).
+  double context_scale() const noexcept { return context_; }
 
   /// Installs the fallback model of family f (replacing any previous one): a kernel of a kind
   /// of f that gets no forest latency (no forest, no usable feature vector, a non-positive
@@ -7162,7 +7182,7 @@ class predictor {
     const feature_vector f = features(k, info_.features);
     const kernel_status st = check_features(f, *views_[i]);
     if (st != kernel_status::predicted) return {0.0, st, st};
-    return checked(static_cast<double>(evaluate(*views_[i], f.data())) * scale_of(k));
+    return checked(static_cast<double>(evaluate(*views_[i], f.data())) * scale_of(k) * context_);
   }
 
   // l is k's latency without a forest prediction: the family's fallback estimate replaces it
@@ -7171,7 +7191,7 @@ class predictor {
     const auto fi = static_cast<std::size_t>(family_of(k.kind));
     if (fi >= kernel_family_count || !fallback_[fi]) return;
     if (const std::optional<double> ms = fallback_estimate(*fallback_[fi], k.flops, k.bytes))
-      l = {*ms, kernel_status::fallback, l.status};
+      l = {*ms * context_, kernel_status::fallback, l.status};
   }
 
   // Buffers of evaluate_kernels, reusable across calls.
@@ -7253,7 +7273,8 @@ class predictor {
       detail::evaluate_batch_bounded(f, depth_[kind].data(), unique_rows.data(), s.out.size(), nf,
                                      s.out.data());
       for (std::size_t r = 0; r < which.size(); ++r)
-        lat[which[r]] = checked(static_cast<double>(s.out[slot[r]]) * scale_of(ks[which[r]]));
+        lat[which[r]] =
+            checked(static_cast<double>(s.out[slot[r]]) * scale_of(ks[which[r]]) * context_);
     }
     // Kernels the forests left without a latency get their family's fallback estimate, if
     // any; a predictor without fallback models skips this pass.
@@ -7306,6 +7327,8 @@ class predictor {
   std::vector<golden_case> golden_;
   // Per family: the fallback model, if any.
   std::array<std::optional<fallback_coefficients>, kernel_family_count> fallback_{};
+  // The context factor (set_context_scale).
+  double context_ = 1.0;
 };
 
 NNMETER_END_NAMESPACE

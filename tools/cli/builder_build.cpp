@@ -362,6 +362,7 @@ struct build_options {
   std::string version = "1.0";
   std::string rules;
   bool no_fallback = false;
+  bool no_context = false;
   bool json = false;
 };
 
@@ -381,6 +382,7 @@ int run_build_predictor(const build_options& o) {
   po.name = o.name;
   po.version = o.version;
   po.fallback = !o.no_fallback;
+  po.context = !o.no_context;
   for (const std::string& k : o.kernels) {
     const auto kind = nnmeter::parse_kernel_kind(k);
     if (!kind || *kind == nnmeter::kernel_kind::other) {
@@ -443,6 +445,10 @@ int run_build_predictor(const build_options& o) {
         if (e.result->probe_non_positive + e.result->holdout_non_positive > 0)
           bar.say(kind_label + ": warning: " + non_positive_text(*e.result));
         break;
+      case w::context_model:
+        if (e.index == 0) bar.start("context factor: zoo models measured whole", e.total);
+        bar.advance(e.index + 1);
+        break;
     }
   };
   // Everything that can be refused is, before the store is opened (or created).
@@ -496,6 +502,16 @@ int run_build_predictor(const build_options& o) {
                     m ? percent(f.holdout.median_abs_error / 100.0) : f.note});
     }
     std::cout << table_text(fb) << "\n";
+  }
+  if (rep.context) {
+    const bw::context_fit& c = *rep.context;
+    std::cout << "context factor " << fixed(c.scale, 4) << " on " << c.before.evaluated
+              << " zoo models measured whole (seed " << rep.context_seed << "): within +-10% "
+              << percent(c.before.within_10) << " of them without it, " << percent(c.after.within_10)
+              << " with it; each family with the factor of the others: "
+              << percent(c.leave_one_family_out.within_10) << "\n";
+  } else {
+    std::cout << "context factor: " << rep.context_note << "\n";
   }
   std::cout << rep.measured << " configurations measured in this run; profiling "
             << duration_text(rep.profiling_seconds) << ", training "
@@ -625,6 +641,7 @@ struct build_options {
   std::string version = "1.0";
   std::string rules;
   bool no_fallback = false;
+  bool no_context = false;
   bool json = false;
 };
 int run_build_predictor(const build_options&) {
@@ -680,6 +697,9 @@ command add_build_predictor_command(CLI::App& app) {
                   "fusion-rule file (default: the workspace's detected_fusion_rule.json)");
   cmd->add_flag("--no-fallback", o->no_fallback,
                 "fit no fallback models (kernels without a usable forest then get no latency)");
+  cmd->add_flag("--no-context", o->no_context,
+                "fit no context factor (measures no zoo models whole; CONTEXT_MODELS: 0 does the "
+                "same)");
   cmd->add_flag("--json", o->json, "print the build report as JSON");
   return command{cmd, [o, budget] {
                    o->budget_given = budget->count() > 0;

@@ -215,6 +215,12 @@ inline predictor read_predictor_package(std::string_view manifest_text, const st
   }
   if (const auto fb = m.find("fallback"); fb != m.end() && !fb->is_null())
     detail::read_fallback(*fb, manifest_path, p);
+  if (const auto cs = m.find("context_scale"); cs != m.end() && !cs->is_null()) {
+    if (!cs->is_number() || !(cs->get<double>() > 0.0) || !std::isfinite(cs->get<double>()))
+      throw parse_error(manifest_path + ": key 'context_scale' must be a finite positive number, "
+                        "found " + detail::excerpt(*cs));
+    p.set_context_scale(cs->get<double>());
+  }
   if (const auto gc = m.find("golden_cases"); gc != m.end() && !gc->is_null()) {
     if (!gc->is_string() || !detail::safe_relative_name(gc->get<std::string>()))
       throw parse_error(manifest_path + ": key 'golden_cases' must be a file name inside the package");
@@ -293,6 +299,7 @@ inline std::string predictor_manifest_json(const predictor& p, int indent = 2) {
     }
     m["fallback"] = std::move(fb);
   }
+  if (p.context_scale() != 1.0) m["context_scale"] = p.context_scale();
   if (!p.golden().empty()) m["golden_cases"] = "golden_cases.json";
   return m.dump(indent);
 }

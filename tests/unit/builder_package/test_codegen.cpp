@@ -348,6 +348,24 @@ TEST_CASE("codegen: an embedded predictor falls back exactly as the loaded packa
   CHECK(round_trip(tmp, dir, o) > 10);  // conv, dwconv, fc: constexpr
 }
 
+TEST_CASE("codegen: an embedded predictor applies the package's context factor exactly") {
+  const nnmeter_test::temp_dir tmp("nnmeter_codegen_context");
+  const std::string dir = tmp.file("pkg");
+  nnmeter::predictor p = nnmeter_test::make_fallback_fixture_predictor();
+  p.set_context_scale(1.0 + 1.0 / 7.0);
+  nnmeter::io::write_predictor_package(p, dir);
+  const nnmeter::predictor loaded = nnmeter::io::load_predictor_package(dir);
+  REQUIRE(loaded.context_scale() == p.context_scale());
+  const std::string text = nb::generate_predictor_header(loaded);
+  CHECK(text.find("  p.set_context_scale(0x1.2492492492492p+0);") != std::string::npos);
+  // Without a factor the header says nothing about it.
+  CHECK(nb::generate_predictor_header(nnmeter_test::make_fixture_predictor())
+            .find("set_context_scale") == std::string::npos);
+  nb::codegen_options o;
+  o.cpp_namespace = "fixture::ctx";
+  CHECK(round_trip(tmp, dir, o) > 10);  // every kernel's latency, bit for bit
+}
+
 TEST_CASE("codegen: round trip of large random forests, constexpr tables and blobs") {
   const nnmeter_test::temp_dir tmp("nnmeter_codegen_random");
   const std::string dir = tmp.file("pkg");

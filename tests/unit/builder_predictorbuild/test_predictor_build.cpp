@@ -89,13 +89,16 @@ class cost_backend : public nnmeter::backends::backend {
   }
 };
 
-// A workspace with a predictorbuild_config.yaml whose KERNELS are `kernels_yaml`.
+// A workspace with a predictorbuild_config.yaml whose KERNELS are `kernels_yaml`; without a
+// CONTEXT_MODELS in `extra`, no context factor (the tests of kernels count kernel measurements).
 nb::workspace make_workspace(const nnmeter_test::temp_dir& dir, const std::string& kernels_yaml,
                              const std::string& extra = "") {
   nb::create_options co;
   (void)nb::create_workspace(dir.path(), co);
   const fs::path pb = fs::path(dir.path()) / "configs" / nb::predictorbuild_config_name;
-  std::ofstream(pb, std::ios::trunc) << "SEED: 7\nHOLDOUT_FRACTION: 0.2\n" << extra
+  const std::string context =
+      extra.find("CONTEXT_MODELS") == std::string::npos ? "CONTEXT_MODELS: 0\n" : "";
+  std::ofstream(pb, std::ios::trunc) << "SEED: 7\nHOLDOUT_FRACTION: 0.2\n" << context << extra
                                      << "KERNELS:\n" << kernels_yaml;
   return nb::load_workspace(dir.path());
 }
@@ -481,4 +484,69 @@ TEST_CASE("predictorbuild_config's per-kind defaults are the trainer's defaults"
     CHECK(c.colsample_bynode == p.colsample_bynode);
     CHECK((c.trainer == nb::trainer_mode::boosting) == (p.mode == nb::booster_mode::boosting));
   }
+}
+
+TEST_CASE("build_predictor: the context factor from zoo models measured whole") {
+  const nnmeter_test::temp_dir dir("nnmeter_pb_context");
+  // A kind of every fallback family, so that every zoo kernel gets a latency (a forest's or
+  // its family's fallback estimate) and every training model is evaluated.
+  std::string kernels;
+  for (const char* k : {"conv-bn-relu", "dwconv-bn-relu", "relu", "maxpool", "concat"})
+    kernels += std::string("  ") + k + ":\n    INIT_SAMPLE_NUM: 24\n    ITERATION: 1\n    ROUNDS: 30\n";
+  const nb::workspace ws =
+      make_workspace(dir, kernels, "CONTEXT_MODELS: 1\nCONTEXT_SEED: 5\n");
+  nb::profile_store store = nb::profile_store::open(ws.store_file());
+  cost_backend be;
+  nb::predictor_build_options o = options_with_rules();
+  o.name = "ctx";
+  std::size_t context_events = 0;
+  o.on_event = [&](const nb::build_event& e) {
+    if (e.event != nb::build_event::what::context_model) return;
+    CHECK(e.index == context_events);
+    CHECK(e.total == 13);
+    REQUIRE(e.model != nullptr);
+    CHECK(e.model->name.rfind("context/", 0) == 0);
+    ++context_events;
+  };
+  const nb::predictor_build_report r = nb::build_predictor(ws, store, be, o);
+  CHECK(context_events == 13);  // model 0 of each of the 13 families
+  REQUIRE(r.context_models.size() == 13);
+  CHECK(be.profiles == r.measured + 13);
+  INFO(r.context_note);
+  REQUIRE(r.context.has_value());
+  CHECK(r.context_note.empty());
+  CHECK(r.context_seed == 5);
+  CHECK(r.context_per_family == 1);
+  // The cost backend's model latency is its kernels' costs plus one constant: a factor near 1.
+  CHECK(r.context->scale > 0.5);
+  CHECK(r.context->scale < 2.0);
+  CHECK(r.context->before.evaluated == r.context->after.evaluated);
+  CHECK(r.context->after.rmspe <= r.context->before.rmspe + 1e-9);
+  // The package carries it; the build record and the report say how it was fitted.
+  const nnmeter::predictor p = nnmeter::io::load_predictor_package(r.package_dir.string());
+  CHECK(p.context_scale() == r.context->scale);
+  const nlohmann::json build = nlohmann::json::parse(p.info().build_json);
+  CHECK(build["context"]["scale"].get<double>() == r.context->scale);
+  CHECK(build["context"]["zoo_seed"] == 5);
+  CHECK(build["context"]["models_measured"] == 13);
+  const nlohmann::json rep = nlohmann::json::parse(read_file(r.report_file));
+  CHECK(rep["context"]["after"]["models"] == r.context->after.evaluated);
+
+  // A rebuild measures none of them again and fits the same factor.
+  cost_backend be2;
+  context_events = 0;
+  const nb::predictor_build_report again = nb::build_predictor(ws, store, be2, o);
+  CHECK(be2.profiles == 0);
+  CHECK(context_events == 13);  // found in the store
+  REQUIRE(again.context.has_value());
+  CHECK(again.context->scale == r.context->scale);
+
+  // Off: no factor, and the note says why.
+  o.context = false;
+  context_events = 0;
+  const nb::predictor_build_report off = nb::build_predictor(ws, store, be2, o);
+  CHECK(context_events == 0);
+  CHECK_FALSE(off.context.has_value());
+  CHECK(off.context_note.find("--no-context") != std::string::npos);
+  CHECK(nnmeter::io::load_predictor_package(off.package_dir.string()).context_scale() == 1.0);
 }

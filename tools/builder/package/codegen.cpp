@@ -582,7 +582,12 @@ constexpr std::optional<double> kernel_latency_ms(
       (t == nnmeter::latency_target::ms_per_mbyte && !(bytes == bytes)))
     return std::nullopt;
   const double ms =
-      static_cast<double>(nnmeter::evaluate(*v, f.data())) * nnmeter::target_scale(t, flops, bytes);
+      static_cast<double>(nnmeter::evaluate(*v, f.data())) * nnmeter::target_scale(t, flops, bytes))";
+  // The context factor (set_context_scale), multiplied in the predictor's order; headers of
+  // predictors without one are unchanged.
+  const std::string context =
+      p.context_scale() != 1.0 ? " *\n      " + double_literal(p.context_scale()) : std::string();
+  h += context + R"(;
   if (!(ms > 0)) return std::nullopt;
   return ms;
 }
@@ -618,8 +623,13 @@ constexpr std::optional<double> kernel_latency_ms(
 constexpr std::optional<double> fallback_latency_ms(nnmeter::kernel_kind k, double flops,
                                                     double bytes) noexcept {
   for (const fallback_row& r : fallback_models)
-    if (r.family == nnmeter::family_of(k))
-      return nnmeter::fallback_estimate(r.coefficients, flops, bytes);
+    if (r.family == nnmeter::family_of(k)))";
+    h += context.empty() ? std::string(R"(
+      return nnmeter::fallback_estimate(r.coefficients, flops, bytes);)")
+                         : R"(
+      if (const auto ms = nnmeter::fallback_estimate(r.coefficients, flops, bytes))
+        return *ms)" + context + ";";
+    h += R"(
   return std::nullopt;
 }
 
@@ -710,6 +720,10 @@ constexpr std::optional<double> fallback_latency_ms(nnmeter::kernel_kind k, doub
       h += "  p.set_target(" + kind_enum(f.kind) + ", " + target_enum(f.target) + ");\n";
   if (p.has_fallback())
     h += "  for (const fallback_row& r : fallback_models) p.set_fallback(r.family, r.coefficients);\n";
+  // The context factor (build-predictor's fit on whole models); headers of predictors
+  // without one are unchanged.
+  if (p.context_scale() != 1.0)
+    h += "  p.set_context_scale(" + double_literal(p.context_scale()) + ");\n";
   h += "  for (const golden_row& g : golden_cases) {\n"
        "    nnmeter::golden_case c;\n"
        "    c.kind = g.kind;\n"

@@ -6,6 +6,7 @@
 #include "builder/package/registry.hpp"
 #include "builder/sampler/sampling.hpp"
 #include "builder/store/keys.hpp"
+#include "model_zoo/zoo.hpp"
 #include "measure.hpp"
 #include "registry/result_json.hpp"
 
@@ -59,6 +60,35 @@ nlohmann::ordered_json fallback_metrics_json(const fallback_metrics& m) {
   j["within_25"] = metric(m.within_25);
   j["within_50"] = metric(m.within_50);
   j["median_abs_error"] = metric(m.median_abs_error);
+  return j;
+}
+
+nlohmann::ordered_json figures_json(const accuracy_figures& a) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  j["models"] = a.evaluated;
+  j["within_5"] = metric(a.within_5);
+  j["within_10"] = metric(a.within_10);
+  j["rmspe"] = metric(a.rmspe);
+  j["max_abs_error"] = metric(a.max_abs_error);
+  return j;
+}
+
+// The context factor's record (manifest build.context and the report): the factor, the models
+// it was fitted on and the figures without and with it; null factor when not fitted.
+nlohmann::ordered_json context_json(const predictor_build_report& r) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  j["scale"] = r.context ? nlohmann::ordered_json(r.context->scale) : nlohmann::ordered_json(nullptr);
+  if (!r.context_note.empty()) j["note"] = r.context_note;
+  j["zoo_seed"] = r.context_seed;
+  j["models_per_family"] = r.context_per_family;
+  j["models_measured"] = r.context_models.size();
+  j["measuring_seconds"] = r.context_seconds;
+  if (r.context) {
+    j["before"] = figures_json(r.context->before);
+    j["after"] = figures_json(r.context->after);
+    j["leave_one_family_out"] = figures_json(r.context->leave_one_family_out);
+    j["ground_truth_cv_median"] = metric(r.context->after.median_cv);
+  }
   return j;
 }
 
@@ -267,6 +297,7 @@ std::string build_report_json(const predictor_build_report& r) {
   }
   j["kinds"] = std::move(kinds);
   j["fallback"] = fallback_json(r.fallback);
+  j["context"] = context_json(r);
   return j.dump(2) + "\n";
 }
 
@@ -653,6 +684,80 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
     rep.fallback = fit_fallback(fallback_samples, fo);
   }
 
+  // The predictor as it ships (forests, targets, golden cases, fallback models) under `info`.
+  auto assemble = [&](const nnmeter::predictor_info& with_info) {
+    nnmeter::predictor q(with_info, rules);
+    for (std::size_t i = 0; i < nnmeter::kernel_kind_count; ++i) {
+      const auto k = static_cast<nnmeter::kernel_kind>(i);
+      if (const auto v = pred.forest_for(k)) {
+        q.set_forest(k, nnmeter::forest::from_view(*v));
+        q.set_target(k, pred.target_for(k));
+      }
+    }
+    for (const nnmeter::golden_case& g : pred.golden()) q.add_golden(g);
+    for (const fallback_family_fit& f : rep.fallback)
+      if (f.coefficients) q.set_fallback(f.family, *f.coefficients);
+    return q;
+  };
+
+  rep.context_per_family = pb.context_models;
+  rep.context_seed = pb.context_seed;
+  // The context factor: zoo models of every family measured whole (through the store, so a
+  // rerun measures nothing again), predicted by the predictor as assembled, one factor fitted.
+  if (!options.context) {
+    rep.context_note = "off (--no-context)";
+  } else if (pb.context_models == 0) {
+    rep.context_note = "off (CONTEXT_MODELS: 0)";
+  } else if (rep.stopped || rep.budget_exhausted) {
+    rep.context_note = "not fitted: the build stopped before it (run again to go on)";
+  } else {
+    const nnmeter::predictor staged = assemble(pred.info());
+    std::vector<evaluation_model> models;
+    for (nnmeter::zoo::family f : nnmeter::zoo::families()) {
+      for (std::size_t i = 0; i < pb.context_models; ++i) {
+        nnmeter::zoo::zoo_model m = nnmeter::zoo::generate(f, pb.context_seed, i);
+        evaluation_model e;
+        e.family = std::string(nnmeter::zoo::to_string(f));
+        e.name = "context/" + m.name + "/seed" + std::to_string(pb.context_seed);
+        e.source = "zoo " + e.family + " seed " + std::to_string(pb.context_seed) + " index " +
+                   std::to_string(i);
+        e.graph = std::move(m.graph);
+        models.push_back(std::move(e));
+      }
+    }
+    evaluate_options eo;
+    eo.protocol = protocol;
+    eo.stop = stop_now;
+    eo.on_model = [&](const evaluation_event& e) {
+      if (!options.on_event) return;
+      build_event ev;
+      ev.event = build_event::what::context_model;
+      ev.index = e.index;
+      ev.total = e.total;
+      ev.model = e.model;
+      options.on_event(ev);
+    };
+    const auto t0 = clock_type::now();
+    round_t0 = t0;  // the budget counts this measuring too
+    in_round = true;
+    const evaluation_report er = evaluate_models(staged, be, store, models, eo);
+    in_round = false;
+    rep.context_seconds = seconds_since(t0);
+    profiling_s += rep.context_seconds;
+    rep.profiling_seconds = profiling_s;
+    rep.context_models = er.models;
+    if (er.measuring.stopped) {
+      rep.context_note = "not fitted: the build stopped while measuring its models (run again "
+                         "to go on)";
+    } else if (er.overall.evaluated == 0) {
+      rep.context_note = "not fitted: no training model was evaluated (" +
+                         std::to_string(er.overall.failed) + " failed, " +
+                         std::to_string(er.overall.incomplete) + " incomplete)";
+    } else {
+      rep.context = fit_context(er.models);
+    }
+  }
+
   // The build record, in the manifest.
   nlohmann::ordered_json build = nlohmann::ordered_json::object();
   build["nnmeter"] = nnmeter::version_string;
@@ -681,19 +786,11 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
   }
   build["kernels"] = std::move(per_kind);
   if (options.fallback) build["fallback"] = fallback_json(rep.fallback);
+  build["context"] = context_json(rep);
   nnmeter::predictor_info final_info = pred.info();
   final_info.build_json = build.dump();
-  nnmeter::predictor out(final_info, rules);
-  for (std::size_t i = 0; i < nnmeter::kernel_kind_count; ++i) {
-    const auto k = static_cast<nnmeter::kernel_kind>(i);
-    if (const auto v = pred.forest_for(k)) {
-      out.set_forest(k, nnmeter::forest::from_view(*v));
-      out.set_target(k, pred.target_for(k));
-    }
-  }
-  for (const nnmeter::golden_case& g : pred.golden()) out.add_golden(g);
-  for (const fallback_family_fit& f : rep.fallback)
-    if (f.coefficients) out.set_fallback(f.family, *f.coefficients);
+  nnmeter::predictor out = assemble(final_info);
+  if (rep.context) out.set_context_scale(rep.context->scale);
 
   rep.package_dir = results / name;
   nnmeter::io::package_write_options wo;

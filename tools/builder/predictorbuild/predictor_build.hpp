@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "builder/predictorbuild/context.hpp"
 #include "builder/predictorbuild/fallback_fit.hpp"
 #include "builder/sampler/kernel_config.hpp"
 #include "builder/store/store.hpp"
@@ -113,6 +114,8 @@ struct build_event {
     measured,      ///< one configuration measured, found in the store, or failed
     trained,       ///< a round's forest is trained (result.rounds.back() has its metrics)
     kind_done,     ///< a kind is finished (result has its final status)
+    context_model, ///< a training model for the context factor measured (or found stored);
+                   ///< index / total count them, `model` is its result
   };
   what event = what::kind_started;
   nnmeter::kernel_kind kind = nnmeter::kernel_kind::conv_bn_relu;
@@ -126,6 +129,8 @@ struct build_event {
   const measure_event* measurement = nullptr;
   /// trained / kind_done: the kind so far.
   const kernel_build_result* result = nullptr;
+  /// context_model: the model's measurement and prediction.
+  const model_evaluation* model = nullptr;
 };
 
 /// Options of build_predictor. Everything else comes from the workspace's configs.
@@ -158,6 +163,10 @@ struct predictor_build_options {
   /// that got a forest, and put them into the package: kernels of kinds without a usable
   /// forest then get a labelled estimate instead of none. Default on.
   bool fallback = true;
+  /// Fit the context factor (context.hpp) on CONTEXT_MODELS zoo models per family, measured
+  /// whole through the store (purpose model) with the build's protocol; off, or
+  /// CONTEXT_MODELS 0, leaves the factor at 1.
+  bool context = true;
 };
 
 /// What build_predictor did.
@@ -187,6 +196,16 @@ struct predictor_build_report {
   /// The fallback models fitted on those rows, per family that had samples (empty when
   /// options.fallback is off); the ones with coefficients are in the package.
   std::vector<fallback_family_fit> fallback;
+  /// The context factor's fit (in the package when present); absent when it was not fitted,
+  /// with the reason in context_note (off, CONTEXT_MODELS 0, stopped, no evaluated model).
+  std::optional<context_fit> context;
+  std::string context_note;
+  /// The training models measured for it (every outcome), and the time they took.
+  std::vector<model_evaluation> context_models;
+  double context_seconds = 0;
+  /// CONTEXT_MODELS and CONTEXT_SEED of the build.
+  std::size_t context_per_family = 0;
+  std::uint64_t context_seed = 0;
 };
 
 /// Builds a predictor for backend `be` from the workspace `ws`, measuring through `store`
