@@ -162,6 +162,14 @@ command add_predict_command(CLI::App& app) {
                     "default predictor: NNMETER_DEFAULT_PREDICTOR)");
               p = *d;
               package = "embedded";
+              // The header's golden cases were checked when it was compiled; they are checked
+              // again here, as `register` checks a package's.
+              const nnmeter::verify_result v = p.verify();
+              if (!v.ok())
+                throw nnmeter::error("predict: the embedded predictor " + p.info().name +
+                                     " does not reproduce its golden cases (" +
+                                     (v.failures.empty() ? std::string("none") : v.failures.front()) +
+                                     ")");
             } else {
               const nb::predictor_registry reg = nb::predictor_registry::open();
               package = reg.find(o->predictor, opt(o->version)).package_location.string();

@@ -248,6 +248,7 @@ std::string build_report_json(const predictor_build_report& r) {
   j["budget_exhausted"] = r.budget_exhausted;
   j["budget_minutes"] = r.budget_minutes;
   j["profiling_minutes"] = r.profiling_seconds / 60;
+  j["sample_profiling_minutes"] = r.sample_seconds / 60;
   j["training_minutes"] = r.training_seconds / 60;
   j["wall_minutes"] = r.wall_seconds / 60;
   j["measured"] = r.measured;
@@ -497,6 +498,9 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
       measure_options mo;
       mo.stop = stop_now;
       mo.on_event = [&](const measure_event& e) {
+        // What the samples cost to measure, whichever run measured them.
+        if (e.what != measure_event::outcome::failed && e.row.status == measurement_status::ok)
+          rep.sample_seconds += e.row.seconds;
         emit(build_event::what::measured, round, e.index, e.total, &e);
       };
       round_t0 = clock_type::now();
@@ -766,6 +770,7 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
   build["seed"] = pb.seed;
   build["complete"] = rep.complete;
   build["profiling_minutes"] = rep.profiling_seconds / 60;
+  build["sample_profiling_minutes"] = rep.sample_seconds / 60;
   build["training_minutes"] = rep.training_seconds / 60;
   build["samples"] = rep.samples;
   nlohmann::ordered_json per_kind = nlohmann::ordered_json::object();

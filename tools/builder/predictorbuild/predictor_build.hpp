@@ -189,6 +189,9 @@ struct predictor_build_report {
   bool budget_exhausted = false;  ///< the budget ended the run
   double budget_minutes = 0;
   double profiling_seconds = 0;   ///< time spent measuring in this run
+  /// Time the kernel samples took to measure, whichever run measured them (a rebuild from a
+  /// full store measures nothing, yet its samples cost this much).
+  double sample_seconds = 0;
   double training_seconds = 0;
   double wall_seconds = 0;
   std::size_t measured = 0;       ///< configurations measured in this run
