@@ -5,6 +5,8 @@
 
 #include <nnmeter.hpp>
 
+#include "support/small_predictor.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -12,41 +14,9 @@
 
 namespace {
 
-// One tree: feature `f` < `threshold` ? lo : hi.
-nnmeter::forest stump(std::uint32_t num_features, std::uint32_t f, float threshold, float lo,
-                      float hi) {
-  nnmeter::forest t;
-  t.left = {1, -1, -1};
-  t.feature = {f, 0, 0};
-  t.split_value = {threshold, lo, hi};
-  t.default_left = {1, 0, 0};
-  t.tree_roots = {0};
-  t.num_features = num_features;
-  t.validate();
-  return t;
-}
-
-// conv-bn-relu x2, gap (gap+reshape), fc.
-nnmeter::graph small_net() {
-  nnmeter::graph_builder b;
-  auto x = b.input({1, 32, 32, 3});
-  auto y = b.conv_bn_relu(x, 16, 3, 2);
-  y = b.conv_bn_relu(y, 32, 3, 1);
-  y = b.global_avgpool(y);
-  y = b.reshape(y, {1, 32});
-  b.fc(y, 10);
-  return std::move(b).build();
-}
-
-nnmeter::predictor make_predictor(nnmeter::feature_set fs) {
-  nnmeter::predictor_info info;
-  info.name = "test";
-  info.version = "1";
-  info.device = "unit-test";
-  info.backend = "none";
-  info.features = fs;
-  return nnmeter::predictor(info, nnmeter::default_rules());
-}
+using nnmeter_test::empty_predictor;
+using nnmeter_test::small_net;
+using nnmeter_test::stump;
 
 constexpr nnmeter::fallback_coefficients compute_fit{0.01, 0.002, 0.003};
 constexpr nnmeter::fallback_coefficients pooling_fit{0.004, 0.0, 0.05};
@@ -99,7 +69,7 @@ TEST_CASE("fallback_estimate: the linear model, and no estimate without the work
 }
 
 TEST_CASE("set_fallback refuses coefficients that are no model, naming the family") {
-  nnmeter::predictor p = make_predictor(nnmeter::feature_set::extended);
+  nnmeter::predictor p = empty_predictor(nnmeter::feature_set::extended);
   CHECK_THROWS_WITH(p.set_fallback(nnmeter::kernel_family::pooling, {0.1, -0.5, 0.0}),
                     doctest::Contains("family 'pooling' must be finite, non-negative"));
   CHECK_THROWS_WITH(p.set_fallback(nnmeter::kernel_family::compute, {}),
@@ -119,7 +89,7 @@ TEST_CASE("kernels without a forest get their family's fallback, labelled, with 
   for (nnmeter::feature_set fs : {nnmeter::feature_set::nnmeter, nnmeter::feature_set::extended,
                                   nnmeter::feature_set::lanes}) {
     INFO("feature set " << nnmeter::to_string(fs));
-    nnmeter::predictor p = make_predictor(fs);
+    nnmeter::predictor p = empty_predictor(fs);
     const auto conv_n = static_cast<std::uint32_t>(
         nnmeter::feature_count(nnmeter::kernel_kind::conv_bn_relu, fs));
     p.set_forest(nnmeter::kernel_kind::conv_bn_relu, stump(conv_n, 0, 20.0f, 0.25f, 1.5f));
@@ -193,7 +163,7 @@ TEST_CASE("kernels without a forest get their family's fallback, labelled, with 
 
 TEST_CASE("a non-positive forest output and a feature mismatch fall back, keeping the reason") {
   const nnmeter::graph g = small_net();
-  nnmeter::predictor p = make_predictor(nnmeter::feature_set::extended);
+  nnmeter::predictor p = empty_predictor(nnmeter::feature_set::extended);
   const auto conv_n = static_cast<std::uint32_t>(
       nnmeter::feature_count(nnmeter::kernel_kind::conv_bn_relu, nnmeter::feature_set::extended));
   // conv: -0.5 ms for the second conv (inputh 16 < 20); fc: a forest of the wrong length.
@@ -227,7 +197,7 @@ TEST_CASE("a kernel of unknown costs and no forest stays unpredicted, never zero
     for (nnmeter::tensor_shape& s : n.input_shapes) s = {-1, s[1], s[2], s[3]};
     for (nnmeter::tensor_shape& s : n.output_shapes) s = {-1, s[1], s[2], s[3]};
   }
-  nnmeter::predictor p = make_predictor(nnmeter::feature_set::extended);
+  nnmeter::predictor p = empty_predictor(nnmeter::feature_set::extended);
   for (std::size_t i = 0; i < nnmeter::kernel_family_count; ++i)
     p.set_fallback(static_cast<nnmeter::kernel_family>(i), compute_fit);
   const nnmeter::prediction r = p.predict(g);
@@ -248,16 +218,16 @@ TEST_CASE("a kernel of unknown costs and no forest stays unpredicted, never zero
 }
 
 TEST_CASE("copies and moves keep the fallback models") {
-  nnmeter::predictor p = make_predictor(nnmeter::feature_set::extended);
+  nnmeter::predictor p = empty_predictor(nnmeter::feature_set::extended);
   p.set_fallback(nnmeter::kernel_family::pooling, pooling_fit);
   const nnmeter::predictor c = p;
   CHECK(c.fallback_for(nnmeter::kernel_family::pooling)->ms_per_mbyte == 0.05);
-  nnmeter::predictor a = make_predictor(nnmeter::feature_set::extended);
+  nnmeter::predictor a = empty_predictor(nnmeter::feature_set::extended);
   a = c;
   CHECK(a.has_fallback());
   nnmeter::predictor m = std::move(a);
   CHECK(m.has_fallback());
-  nnmeter::predictor n = make_predictor(nnmeter::feature_set::extended);
+  nnmeter::predictor n = empty_predictor(nnmeter::feature_set::extended);
   n = std::move(m);
   CHECK(n.fallback_for(nnmeter::kernel_family::pooling)->base_ms == 0.004);
 }

@@ -4,6 +4,8 @@
 
 #include <nnmeter.hpp>
 
+#include "support/small_predictor.hpp"
+
 #include <cmath>
 #include <random>
 #include <cstdint>
@@ -11,47 +13,15 @@
 
 namespace {
 
-// One tree: feature `f` < `threshold` ? lo : hi, plus base score.
-nnmeter::forest stump(std::uint32_t num_features, std::uint32_t f, float threshold, float lo,
-                      float hi, float base = 0.0f) {
-  nnmeter::forest t;
-  t.left = {1, -1, -1};
-  t.feature = {f, 0, 0};
-  t.split_value = {threshold, lo, hi};
-  t.default_left = {1, 0, 0};
-  t.tree_roots = {0};
-  t.num_features = num_features;
-  t.base_score = base;
-  t.validate();
-  return t;
-}
-
-nnmeter::graph small_net() {
-  nnmeter::graph_builder b;
-  auto x = b.input({1, 32, 32, 3});
-  auto y = b.conv_bn_relu(x, 16, 3, 2);    // conv-bn-relu on 32x32
-  y = b.conv_bn_relu(y, 32, 3, 1);         // conv-bn-relu on 16x16
-  y = b.global_avgpool(y);
-  y = b.reshape(y, {1, 32});
-  b.fc(y, 10);
-  return std::move(b).build();
-}
-
-nnmeter::predictor make_predictor(nnmeter::feature_set fs) {
-  nnmeter::predictor_info info;
-  info.name = "test";
-  info.version = "1";
-  info.device = "unit-test";
-  info.backend = "none";
-  info.features = fs;
-  return nnmeter::predictor(info, nnmeter::default_rules());
-}
+using nnmeter_test::empty_predictor;
+using nnmeter_test::small_net;
+using nnmeter_test::stump;
 
 }  // namespace
 
 TEST_CASE("latency is the sum of the kernels' forest outputs") {
   const nnmeter::graph g = small_net();
-  nnmeter::predictor p = make_predictor(nnmeter::feature_set::nnmeter);
+  nnmeter::predictor p = empty_predictor(nnmeter::feature_set::nnmeter);
   // conv features: [inputh, cin, cout, ks, s, MFLOPs/2, Mparams]: split on inputh < 20.
   p.set_forest(nnmeter::kernel_kind::conv_bn_relu, stump(7, 0, 20.0f, 0.25f, 1.5f));
   p.set_forest(nnmeter::kernel_kind::global_avgpool, stump(2, 1, 100.0f, 0.125f, 9.0f));
@@ -70,7 +40,7 @@ TEST_CASE("latency is the sum of the kernels' forest outputs") {
 
 TEST_CASE("kernels without a forest are reported, never given a made-up latency") {
   const nnmeter::graph g = small_net();
-  nnmeter::predictor p = make_predictor(nnmeter::feature_set::nnmeter);
+  nnmeter::predictor p = empty_predictor(nnmeter::feature_set::nnmeter);
   p.set_forest(nnmeter::kernel_kind::conv_bn_relu, stump(7, 0, 20.0f, 0.25f, 1.5f));
   const nnmeter::prediction r = p.predict(g);
   CHECK_FALSE(r.complete());
@@ -84,7 +54,7 @@ TEST_CASE("kernels without a forest are reported, never given a made-up latency"
 
 TEST_CASE("a forest output that is not positive is reported, never summed") {
   const nnmeter::graph g = small_net();
-  nnmeter::predictor p = make_predictor(nnmeter::feature_set::nnmeter);
+  nnmeter::predictor p = empty_predictor(nnmeter::feature_set::nnmeter);
   // conv: -0.5 ms for inputh < 20 (the second conv), 1.5 ms else; fc: exactly 0.
   p.set_forest(nnmeter::kernel_kind::conv_bn_relu, stump(7, 0, 20.0f, -0.5f, 1.5f));
   p.set_forest(nnmeter::kernel_kind::fc, stump(4, 0, 10.0f, 0.0f, 0.0f, 0.0f));
@@ -117,7 +87,7 @@ TEST_CASE("a forest output that is not positive is reported, never summed") {
 
 TEST_CASE("a forest reading the wrong number of features is reported as a mismatch") {
   const nnmeter::graph g = small_net();
-  nnmeter::predictor p = make_predictor(nnmeter::feature_set::extended);
+  nnmeter::predictor p = empty_predictor(nnmeter::feature_set::extended);
   p.set_forest(nnmeter::kernel_kind::conv_bn_relu, stump(7, 0, 20.0f, 0.25f, 1.5f));
   const nnmeter::prediction r = p.predict(g);
   CHECK(r.kernels[0].status == nnmeter::kernel_status::feature_mismatch);
@@ -135,7 +105,7 @@ TEST_CASE("copies of a predictor own their forests") {
   const nnmeter::graph g = small_net();
   nnmeter::predictor copy;
   {
-    nnmeter::predictor p = make_predictor(nnmeter::feature_set::nnmeter);
+    nnmeter::predictor p = empty_predictor(nnmeter::feature_set::nnmeter);
     p.set_forest(nnmeter::kernel_kind::conv_bn_relu, stump(7, 0, 20.0f, 0.25f, 1.5f));
     copy = p;
     nnmeter::predictor moved = std::move(p);
@@ -154,7 +124,7 @@ TEST_CASE("a constexpr forest view can back a predictor") {
   constexpr nnmeter::forest_view v{left, feature, value, dl, 3, roots, 1, 7, 0.0f};
   static_assert(nnmeter::validate(v));
   static_assert(nnmeter::evaluate(v, std::array<float, 7>{10, 0, 0, 0, 0, 0, 0}.data()) == 2.0f);
-  nnmeter::predictor p = make_predictor(nnmeter::feature_set::nnmeter);
+  nnmeter::predictor p = empty_predictor(nnmeter::feature_set::nnmeter);
   p.set_forest(nnmeter::kernel_kind::conv_bn_relu, v);
   const nnmeter::prediction r = p.predict(small_net());
   CHECK(r.kernels[0].latency_ms == 2.0);
@@ -179,7 +149,7 @@ TEST_CASE("graph prediction equals kernel-by-kernel prediction, repeated kernels
       f.default_left.push_back(0);
     }
   }
-  nnmeter::predictor p = make_predictor(nnmeter::feature_set::nnmeter);
+  nnmeter::predictor p = empty_predictor(nnmeter::feature_set::nnmeter);
   p.set_forest(nnmeter::kernel_kind::conv_bn_relu, std::move(f));
   nnmeter::graph_builder b;
   auto x = b.input({1, 56, 56, 16});
@@ -240,7 +210,7 @@ TEST_CASE("latency() equals predict() bit for bit, call after call, graph after 
   };
   for (nnmeter::feature_set fs : {nnmeter::feature_set::nnmeter, nnmeter::feature_set::extended,
                                   nnmeter::feature_set::lanes}) {
-    nnmeter::predictor p = make_predictor(fs);
+    nnmeter::predictor p = empty_predictor(fs);
     const auto conv_n = static_cast<std::uint32_t>(
         nnmeter::feature_count(nnmeter::kernel_kind::conv_bn_relu, fs));
     const auto fc_n =
@@ -272,7 +242,7 @@ TEST_CASE("latency() equals predict() bit for bit, call after call, graph after 
 }
 
 TEST_CASE("predict(g, out) reuses out and equals predict(g) field for field") {
-  nnmeter::predictor p = make_predictor(nnmeter::feature_set::extended);
+  nnmeter::predictor p = empty_predictor(nnmeter::feature_set::extended);
   const auto conv_n = static_cast<std::uint32_t>(
       nnmeter::feature_count(nnmeter::kernel_kind::conv_bn_relu, nnmeter::feature_set::extended));
   p.set_forest(nnmeter::kernel_kind::conv_bn_relu, stump(conv_n, 0, 20.0f, 0.25f, 1.5f));
