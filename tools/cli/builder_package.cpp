@@ -175,8 +175,8 @@ command add_predict_command(CLI::App& app) {
               package = reg.find(o->predictor, opt(o->version)).package_location.string();
               p = reg.load(o->predictor, opt(o->version));
             }
-            const std::optional<bool> cpu_matches =
-                p.info().backend == "xnnpack" ? same_cpu(p.info().device) : std::nullopt;
+            const cpu_match cpu =
+                p.info().backend == "xnnpack" ? same_cpu(p.info().device) : cpu_match::unknown;
             const loaded_model m = load_model(o->model);
             nnmeter::prediction r;
             try {
@@ -194,7 +194,7 @@ command add_predict_command(CLI::App& app) {
                                 {"backend", p.info().backend},
                                 {"package", package},
                                 {"embedded", embedded}};
-              if (cpu_matches) j["predictor"]["this_cpu"] = *cpu_matches;
+              if (cpu != cpu_match::unknown) j["predictor"]["this_cpu"] = cpu == cpu_match::same;
               j["kernels_total"] = r.detected.kernels.size();
               j["kernels_predicted"] = r.predicted;
               j["kernels_fallback"] = r.fallback;
@@ -255,7 +255,7 @@ command add_predict_command(CLI::App& app) {
               std::cout << "fallback: " << r.fallback << " kernel(s) estimated from their FLOPs "
                         << "and bytes, " << ms_text(r.fallback_ms) << " ms = "
                         << share_text(r.fallback_share()) << " of the total\n";
-            if (cpu_matches && !*cpu_matches)
+            if (cpu == cpu_match::different)
               std::cerr << "nnmeter: warning: predictor " << p.info().name << " was built on "
                         << p.info().device << "; this machine is " << this_cpu()
                         << ": the latencies are that CPU's (build a predictor for this one: "

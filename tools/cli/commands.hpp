@@ -26,7 +26,7 @@ command add_profile_command(CLI::App& app);
 /// [--with-weights] [--json]`: tools/cli/zoo.cpp.
 command add_zoo_command(CLI::App& app);
 
-/// `nnmeter evaluate (--predictor NAME | --package DIR) [--backend B] (--zoo F:N ... |
+/// `nnmeter evaluate [--predictor NAME | --package DIR] [--backend B] (--zoo F:N ... |
 /// --models DIR) --out DIR [protocol options] [--json]`: tools/cli/evaluate.cpp.
 command add_evaluate_command(CLI::App& app);
 

@@ -37,11 +37,11 @@ std::string cpu_identity(const std::string& device) {
 }
 }  // namespace
 
-std::optional<bool> same_cpu(const std::string& device) {
+cpu_match same_cpu(const std::string& device) {
   const std::string here = cpu_identity(this_cpu());
   const std::string there = cpu_identity(device);
-  if (here.empty() || there.empty()) return std::nullopt;
-  return here == there;
+  if (here.empty() || there.empty()) return cpu_match::unknown;
+  return here == there ? cpu_match::same : cpu_match::different;
 }
 
 }  // namespace nnmeter_cli

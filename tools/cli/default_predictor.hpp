@@ -6,7 +6,6 @@
 
 #include <nnmeter.hpp>
 
-#include <optional>
 #include <string>
 
 namespace nnmeter_cli {
@@ -19,9 +18,16 @@ const nnmeter::predictor* embedded_predictor();
 /// CPUs), x86_64"), or empty when this nnmeter has no backends.
 std::string this_cpu();
 
-/// Whether `device` (a predictor's device description, in this_cpu()'s format) names this
-/// machine's CPU: the same model name, family and model (the number of logical CPUs and
-/// anything after it is ignored). nullopt when either side cannot be compared.
-std::optional<bool> same_cpu(const std::string& device);
+/// How a predictor's device compares with this machine's CPU.
+enum class cpu_match {
+  unknown,    ///< either side cannot be compared (no backends, an unknown format)
+  same,       ///< the same model name, family and model
+  different,  ///< another CPU
+};
+
+/// Compares `device` (a predictor's device description, in this_cpu()'s format) with this
+/// machine's CPU: model name, family and model (the number of logical CPUs and anything after
+/// it is ignored).
+cpu_match same_cpu(const std::string& device);
 
 }  // namespace nnmeter_cli

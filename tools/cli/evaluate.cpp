@@ -2,6 +2,7 @@
 // family (tools/builder/evaluate; docs/evaluation.md).
 // SPDX-License-Identifier: MIT
 #include "cli/commands.hpp"
+#include "cli/default_predictor.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/model_input.hpp"
 #include "cli/option_ranges.hpp"
@@ -190,8 +191,11 @@ int run_evaluate(const evaluate_options& o) {
     const nb::predictor_registry reg = nb::predictor_registry::open();
     pred = reg.load(o.predictor, o.version.empty() ? std::nullopt
                                                    : std::optional<std::string>(o.version));
+  } else if (const nnmeter::predictor* d = embedded_predictor()) {
+    pred = *d;  // the default of `nnmeter predict` too
   } else {
-    throw nnmeter::error("evaluate: give the predictor with --predictor NAME or --package DIR");
+    throw nnmeter::error("evaluate: give the predictor with --predictor NAME or --package DIR "
+                         "(this nnmeter embeds no default predictor)");
   }
   if (!pred.golden().empty()) {
     const nnmeter::verify_result v = pred.verify();
@@ -311,7 +315,9 @@ command add_evaluate_command(CLI::App& app) {
       "evaluate",
       "Measure models whole on a backend and compare with a predictor's predictions, per model "
       "family (docs/evaluation.md)");
-  CLI::Option* pred = c->add_option("--predictor", o->predictor, "a registered predictor's name");
+  CLI::Option* pred = c->add_option(
+      "--predictor", o->predictor,
+      "a registered predictor's name (default: the predictor this nnmeter embeds)");
   c->add_option("--predictor-version", o->version, "its version (default: the newest)")->needs(pred);
   CLI::Option* pkg = c->add_option("--package", o->package, "a predictor package folder");
   pred->excludes(pkg);

@@ -111,11 +111,11 @@ TEST_CASE("summarize_accuracy: RMSE, RMSPE, ±5/±10 % over the evaluated models
   std::vector<nb::model_evaluation> ms(5);
   const double measured[] = {10, 20, 4, 8, 1};
   const double predicted[] = {10.4, 18.4, 4.8, 8, 1};
-  for (int i = 0; i < 5; ++i) {
+  for (std::size_t i = 0; i < 5; ++i) {
     ms[i].outcome = nb::model_outcome::evaluated;
     ms[i].measured_ms = measured[i];
     ms[i].prediction.latency_ms = predicted[i];
-    ms[i].ground_truth_cv = 0.01 * (i + 1);
+    ms[i].ground_truth_cv = 0.01 * static_cast<double>(i + 1);
   }
   ms[3].outcome = nb::model_outcome::incomplete;  // not counted, however good
   ms[4].outcome = nb::model_outcome::failed;
