@@ -150,11 +150,14 @@ evaluation_report evaluate_models(const nnmeter::predictor& predictor, nb::backe
   // A key names the model and the content of its graph: a model regenerated differently under
   // the same name is measured again.
   std::vector<measurement_key> keys;
+  std::vector<std::string> hashes;  // graph_hash of each model, for its key and its row
   std::map<std::string, std::size_t> index_of;
   keys.reserve(models.size());
+  hashes.reserve(models.size());
   for (std::size_t i = 0; i < models.size(); ++i) {
+    hashes.push_back(graph_hash(models[i].graph));
     nlohmann::json cfg = nlohmann::json::object();
-    cfg["graph"] = graph_hash(models[i].graph);
+    cfg["graph"] = hashes.back();
     keys.push_back(c.key(measurement_purpose::model, models[i].name, canonical_json(cfg)));
     index_of[models[i].name] = i;
   }
@@ -197,8 +200,9 @@ evaluation_report evaluate_models(const nnmeter::predictor& predictor, nb::backe
   rep.measuring = store.measure_all(
       c, keys,
       [&](const measurement_key& k) {
-        const evaluation_model& m = models[index_of.at(k.kind)];
-        const std::string hash = graph_hash(m.graph);
+        const std::size_t i = index_of.at(k.kind);
+        const evaluation_model& m = models[i];
+        const std::string& hash = hashes[i];
         try {
           // A backend runs the operands' real shapes (nn-Meter IR may declare others).
           if (nnmeter::has_declared_input_shapes(m.graph)) {
