@@ -92,6 +92,11 @@ for preset in "${presets[@]}"; do
   total_passed=$((total_passed + passed))
   total_failed=$((total_failed + failed))
   report+=("${preset}: ${passed} passed, ${failed} failed${build_note} ($((SECONDS - start)) s)")
+  # The failed tests by name, so that the summary (the last lines a CI log keeps) says which.
+  while IFS= read -r line; do
+    report+=("    FAILED ${line}")
+  done < <(sed -n '/The following tests FAILED:/,/^$/p' "$log.ctest.log" | grep -E '^[[:space:]]+[0-9]+ - ' |
+             sed -E 's/^[[:space:]]+//' | head -n 20)
 done
 
 echo
