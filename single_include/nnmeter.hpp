@@ -6900,13 +6900,14 @@ class predictor {
   predictor(const predictor& o)
       : info_(o.info_), rules_(o.rules_), owned_(o.owned_), views_(o.views_),
         targets_(o.targets_), depth_(o.depth_), golden_(o.golden_), fallback_(o.fallback_),
-        context_(o.context_) {
+        context_(o.context_), kind_scale_(o.kind_scale_), factor_(o.factor_) {
     rebind();
   }
   predictor(predictor&& o) noexcept
       : info_(std::move(o.info_)), rules_(std::move(o.rules_)), owned_(std::move(o.owned_)),
         views_(o.views_), targets_(o.targets_), depth_(std::move(o.depth_)),
-        golden_(std::move(o.golden_)), fallback_(o.fallback_), context_(o.context_) {
+        golden_(std::move(o.golden_)), fallback_(o.fallback_), context_(o.context_),
+        kind_scale_(o.kind_scale_), factor_(o.factor_) {
     rebind();
   }
   predictor& operator=(const predictor& o) {
@@ -6920,6 +6921,8 @@ class predictor {
       golden_ = o.golden_;
       fallback_ = o.fallback_;
       context_ = o.context_;
+      kind_scale_ = o.kind_scale_;
+      factor_ = o.factor_;
       rebind();
     }
     return *this;
@@ -6934,12 +6937,17 @@ class predictor {
     golden_ = std::move(o.golden_);
     fallback_ = o.fallback_;
     context_ = o.context_;
+    kind_scale_ = o.kind_scale_;
+    factor_ = o.factor_;
     rebind();
     return *this;
   }
   ~predictor() = default;
 
   const predictor_info& info() const noexcept { return info_; }
+  /// Replaces the description (name, version, device, protocol and build records); forests,
+  /// rules, scales and golden cases stay. E.g. a predictor adapted to another machine.
+  void set_info(predictor_info i) { info_ = std::move(i); }
   const rule_set& rules() const noexcept { return rules_; }
 
   /// Installs an owned forest for a kernel kind (replacing any previous one).
@@ -6976,7 +6984,7 @@ class predictor {
     return i < kernel_kind_count ? targets_[i] : latency_target::ms;
   }
   /// The factor kernel k's forest output is multiplied by for its target (target_scale; the
-  /// golden cases record it). The kernel's latency is that times context_scale().
+  /// golden cases record it). The kernel's latency is that times latency_factor(k.kind).
   double scale_of(const kernel& k) const noexcept {
     return target_scale(target_for(k.kind), k.flops, k.bytes);
   }
@@ -6992,9 +7000,39 @@ class predictor {
       throw error("predictor: the context factor must be a finite positive number, not " +
                   detail::golden_number(s));
     context_ = s;
+    update_factors();
   }
   /// The context factor (1 when none was set).
   double context_scale() const noexcept { return context_; }
+
+  /// Sets the scale of kind k: every latency of a kernel of kind k (forest or fallback) is
+  /// multiplied by it, besides the context factor. `nnmeter calibrate` fits one per kind to
+  /// adapt a predictor to another machine from a few measurements (docs/calibration.md).
+  /// Default 1. Throws nnmeter::error unless s is finite and positive, or k is not a kind.
+  void set_kind_scale(kernel_kind k, double s) {
+    if (!(s > 0) || !(s < std::numeric_limits<double>::infinity()))
+      throw error(std::string("predictor: the scale of kind ") + std::string(to_string(k)) +
+                  " must be a finite positive number, not " + detail::golden_number(s));
+    kind_scale_[index(k)] = s;
+    update_factors();
+  }
+  /// The scale of kind k (1 when none was set, and for an invalid kind).
+  double kind_scale(kernel_kind k) const noexcept {
+    const auto i = static_cast<std::size_t>(k);
+    return i < kernel_kind_count ? kind_scale_[i] : 1.0;
+  }
+  /// True when some kind has a scale other than 1.
+  bool has_kind_scales() const noexcept {
+    for (double s : kind_scale_)
+      if (s != 1.0) return true;
+    return false;
+  }
+  /// What every latency of a kernel of kind k is multiplied by: context_scale() times
+  /// kind_scale(k), computed once (context_scale() itself when the kind's scale is 1).
+  double latency_factor(kernel_kind k) const noexcept {
+    const auto i = static_cast<std::size_t>(k);
+    return i < kernel_kind_count ? factor_[i] : context_;
+  }
 
   /// Installs the fallback model of family f (replacing any previous one): a kernel of a kind
   /// of f that gets no forest latency (no forest, no usable feature vector, a non-positive
@@ -7182,7 +7220,8 @@ class predictor {
     const feature_vector f = features(k, info_.features);
     const kernel_status st = check_features(f, *views_[i]);
     if (st != kernel_status::predicted) return {0.0, st, st};
-    return checked(static_cast<double>(evaluate(*views_[i], f.data())) * scale_of(k) * context_);
+    return checked(static_cast<double>(evaluate(*views_[i], f.data())) * scale_of(k) *
+                   factor_[i]);
   }
 
   // l is k's latency without a forest prediction: the family's fallback estimate replaces it
@@ -7191,7 +7230,7 @@ class predictor {
     const auto fi = static_cast<std::size_t>(family_of(k.kind));
     if (fi >= kernel_family_count || !fallback_[fi]) return;
     if (const std::optional<double> ms = fallback_estimate(*fallback_[fi], k.flops, k.bytes))
-      l = {*ms * context_, kernel_status::fallback, l.status};
+      l = {*ms * latency_factor(k.kind), kernel_status::fallback, l.status};
   }
 
   // Buffers of evaluate_kernels, reusable across calls.
@@ -7274,7 +7313,7 @@ class predictor {
                                      s.out.data());
       for (std::size_t r = 0; r < which.size(); ++r)
         lat[which[r]] =
-            checked(static_cast<double>(s.out[slot[r]]) * scale_of(ks[which[r]]) * context_);
+            checked(static_cast<double>(s.out[slot[r]]) * scale_of(ks[which[r]]) * factor_[kind]);
     }
     // Kernels the forests left without a latency get their family's fallback estimate, if
     // any; a predictor without fallback models skips this pass.
@@ -7311,6 +7350,15 @@ class predictor {
     for (std::size_t i = 0; i < kernel_kind_count; ++i)
       if (owned_[i]) views_[i] = owned_[i]->view();
   }
+  void update_factors() noexcept {
+    for (std::size_t i = 0; i < kernel_kind_count; ++i)
+      factor_[i] = kind_scale_[i] == 1.0 ? context_ : context_ * kind_scale_[i];
+  }
+  static std::array<double, kernel_kind_count> ones() noexcept {
+    std::array<double, kernel_kind_count> a{};
+    a.fill(1.0);
+    return a;
+  }
   static std::size_t index(kernel_kind k) {
     const auto i = static_cast<std::size_t>(k);
     if (i >= kernel_kind_count) throw error("predictor: invalid kernel kind");
@@ -7327,8 +7375,11 @@ class predictor {
   std::vector<golden_case> golden_;
   // Per family: the fallback model, if any.
   std::array<std::optional<fallback_coefficients>, kernel_family_count> fallback_{};
-  // The context factor (set_context_scale).
+  // The context factor (set_context_scale), the kinds' scales (set_kind_scale), and their
+  // products, the factor of each kind's latencies.
   double context_ = 1.0;
+  std::array<double, kernel_kind_count> kind_scale_ = ones();
+  std::array<double, kernel_kind_count> factor_ = ones();
 };
 
 NNMETER_END_NAMESPACE

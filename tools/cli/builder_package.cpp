@@ -75,6 +75,7 @@ struct predict_options {
   model_options model;
   std::string predictor;
   std::string version;
+  bool embedded = false;
   bool verbose = false;
   bool json = false;
 };
@@ -111,11 +112,15 @@ command add_unregister_command(CLI::App& app) {
   return {c, [o]() -> int {
 #if NNMETER_BUILDER_WITH_PACKAGE
             nb::predictor_registry reg = nb::predictor_registry::open();
+            const bool had_default = reg.default_predictor().has_value();
             const std::size_t n = reg.remove(o->name, opt(o->version));
             reg.save();
             std::cout << "Successfully unregistered predictor " << o->name
                       << (o->version.empty() ? "" : " (version " + o->version + ")") << ": " << n
                       << " entr" << (n == 1 ? "y" : "ies") << " removed\n";
+            if (had_default && !reg.default_predictor())
+              std::cout << "It was the default: `nnmeter predict` now uses the embedded "
+                           "predictor\n";
             return 0;
 #else
             no_package_part();
@@ -126,8 +131,10 @@ command add_unregister_command(CLI::App& app) {
 int list_predictors() {
 #if NNMETER_BUILDER_WITH_PACKAGE
   const nb::predictor_registry reg = nb::predictor_registry::open();
+  const auto& d = reg.default_predictor();
   for (const nb::predictor_meta& m : reg.entries())
-    std::cout << "[Predictor] " << m.name << ": version=" << m.version << "\n";
+    std::cout << "[Predictor] " << m.name << ": version=" << m.version
+              << (d && d->name == m.name && d->version == m.version ? " (default)" : "") << "\n";
   return 0;
 #else
   no_package_part();
@@ -142,34 +149,30 @@ command add_predict_command(CLI::App& app) {
       "(docs/cli.md)");
   CLI::Option* pred = c->add_option(
       "--predictor", o->predictor,
-      "the registered predictor's name (default: the predictor this nnmeter embeds)");
+      "the registered predictor's name (default: the registry's default, set by `nnmeter "
+      "calibrate`, else the predictor this nnmeter embeds)");
   c->add_option("--predictor-version", o->version, "its version (default: the newest)")
       ->needs(pred);
+  c->add_flag("--embedded", o->embedded,
+              "use the embedded predictor even when the registry has a default")
+      ->excludes(pred);
   add_model_options(c, o->model);
   c->add_flag("--verbose", o->verbose, "print every kernel with its predicted latency");
   c->add_flag("--json", o->json, "print JSON (total under latency_ms, kernels, predictor)");
   return {c, [o]() -> int {
 #if NNMETER_BUILDER_WITH_PACKAGE
-            // The registered predictor asked for, else the embedded default.
+            // The registered predictor asked for, else the registry's default, else the
+            // embedded one.
             nnmeter::predictor p;
             std::string package;  // where it came from, for --json
-            const bool embedded = o->predictor.empty();
-            if (embedded) {
-              const nnmeter::predictor* d = embedded_predictor();
-              if (d == nullptr)
-                throw nnmeter::error(
-                    "predict: give --predictor NAME (this nnmeter was built without an embedded "
-                    "default predictor: NNMETER_DEFAULT_PREDICTOR)");
-              p = *d;
-              package = "embedded";
-              // The header's golden cases were checked when it was compiled; they are checked
-              // again here, as `register` checks a package's.
-              const nnmeter::verify_result v = p.verify();
-              if (!v.ok())
-                throw nnmeter::error("predict: the embedded predictor " + p.info().name +
-                                     " does not reproduce its golden cases (" +
-                                     (v.failures.empty() ? std::string("none") : v.failures.front()) +
-                                     ")");
+            std::string label;    // how it was chosen, when not by name
+            bool embedded = false;
+            if (o->predictor.empty()) {
+              chosen_predictor d = default_predictor("predict", o->embedded);
+              p = std::move(d.predictor);
+              package = std::move(d.package);
+              label = std::move(d.label);
+              embedded = d.embedded;
             } else {
               const nb::predictor_registry reg = nb::predictor_registry::open();
               package = reg.find(o->predictor, opt(o->version)).package_location.string();
@@ -193,7 +196,8 @@ command add_predict_command(CLI::App& app) {
                                 {"device", p.info().device},
                                 {"backend", p.info().backend},
                                 {"package", package},
-                                {"embedded", embedded}};
+                                {"embedded", embedded},
+                                {"default", !label.empty()}};
               if (cpu != cpu_match::unknown) j["predictor"]["this_cpu"] = cpu == cpu_match::same;
               j["kernels_total"] = r.detected.kernels.size();
               j["kernels_predicted"] = r.predicted;
@@ -247,7 +251,7 @@ command add_predict_command(CLI::App& app) {
                       << " ms\n";
             std::cout << "predictor " << p.info().name << " version " << p.info().version << " ("
                       << p.info().device << ", " << p.info().backend
-                      << (embedded ? "; the embedded default" : "") << "): "
+                      << (label.empty() ? "" : "; " + label) << "): "
                       << r.detected.kernels.size() << " kernels, " << r.unpredicted
                       << " without a model" << (r.unpredicted ? " (not counted in the total)" : "")
                       << "\n";
@@ -258,8 +262,8 @@ command add_predict_command(CLI::App& app) {
             if (cpu == cpu_match::different)
               std::cerr << "nnmeter: warning: predictor " << p.info().name << " was built on "
                         << p.info().device << "; this machine is " << this_cpu()
-                        << ": the latencies are that CPU's (build a predictor for this one: "
-                        << "docs/builder.md)\n";
+                        << ": the latencies are that CPU's (adapt it to this one with `nnmeter "
+                        << "calibrate`, or build one: docs/calibration.md)\n";
             if (const std::size_t bad = non_positive_count(r); bad != 0)
               std::cerr << "nnmeter: warning: " << bad << " of them got a non-positive latency "
                         << "from their kind's forest (status non-positive, or fallback with "

@@ -30,4 +30,9 @@ command add_zoo_command(CLI::App& app);
 /// --models DIR) --out DIR [protocol options] [--json]`: tools/cli/evaluate.cpp.
 command add_evaluate_command(CLI::App& app);
 
+/// `nnmeter calibrate [--predictor NAME | --package DIR] [--backend B] [--minutes M]
+/// [--per-kind N] [--seed S] [--name NAME] [--out DIR] [--no-register | --no-default]
+/// [--json]`: tools/cli/calibrate.cpp.
+command add_calibrate_command(CLI::App& app);
+
 }  // namespace nnmeter_cli

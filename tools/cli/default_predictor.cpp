@@ -8,6 +8,9 @@
 #if NNMETER_WITH_BACKENDS
 #include "backend.hpp"
 #endif
+#if NNMETER_BUILDER_WITH_PACKAGE
+#include "builder/package/registry.hpp"
+#endif
 
 namespace nnmeter_cli {
 
@@ -18,6 +21,40 @@ const nnmeter::predictor* embedded_predictor() {
 #else
   return nullptr;
 #endif
+}
+
+chosen_predictor default_predictor(const std::string& who, bool embedded_only) {
+  chosen_predictor c;
+#if NNMETER_BUILDER_WITH_PACKAGE
+  if (!embedded_only) {
+    const nnmeter::builder::predictor_registry reg = nnmeter::builder::predictor_registry::open();
+    if (const auto& d = reg.default_predictor()) {
+      c.predictor = reg.load(d->name, d->version);  // names the entry when it cannot
+      c.embedded = false;
+      c.package = reg.find(d->name, d->version).package_location.string();
+      c.label = "the registry's default";
+    }
+  }
+#else
+  (void)embedded_only;
+#endif
+  if (c.embedded) {
+    const nnmeter::predictor* d = embedded_predictor();
+    if (d == nullptr)
+      throw nnmeter::error(who + ": give --predictor NAME (this nnmeter was built without an "
+                                 "embedded default predictor: NNMETER_DEFAULT_PREDICTOR)");
+    c.predictor = *d;
+    c.package = "embedded";
+    c.label = "the embedded default";
+  }
+  // The embedded header's golden cases were checked when it was compiled; they are checked
+  // again here, as `register` checks a package's.
+  const nnmeter::verify_result v = c.predictor.verify();
+  if (!v.ok())
+    throw nnmeter::error(who + ": predictor " + c.predictor.info().name + " (" + c.label +
+                         ") does not reproduce its golden cases (" +
+                         (v.failures.empty() ? std::string("none") : v.failures.front()) + ")");
+  return c;
 }
 
 std::string this_cpu() {

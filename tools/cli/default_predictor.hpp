@@ -14,6 +14,23 @@ namespace nnmeter_cli {
 /// (NNMETER_DEFAULT_PREDICTOR empty, or no builder package part). Made on first use.
 const nnmeter::predictor* embedded_predictor();
 
+/// The predictor used when none is named, and where it came from.
+struct chosen_predictor {
+  nnmeter::predictor predictor;
+  /// True for the embedded one; false for the registry's default (`nnmeter calibrate` sets it).
+  bool embedded = true;
+  /// "embedded", or the registered package folder.
+  std::string package;
+  /// How to say it: "the embedded default" or "the registry's default".
+  std::string label;
+};
+
+/// The registry's default predictor when one is set (and `embedded_only` is false), else the
+/// embedded one, its golden cases verified. Throws nnmeter::error when there is neither, when
+/// the registry's default does not load (naming it, and `nnmeter unregister`), or when its
+/// golden cases fail; `who` prefixes the messages ("predict").
+chosen_predictor default_predictor(const std::string& who, bool embedded_only = false);
+
 /// This machine's CPU as the backends describe it ("AMD EPYC (family 25, model 17; 2 logical
 /// CPUs), x86_64"), or empty when this nnmeter has no backends.
 std::string this_cpu();

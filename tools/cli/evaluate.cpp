@@ -191,11 +191,8 @@ int run_evaluate(const evaluate_options& o) {
     const nb::predictor_registry reg = nb::predictor_registry::open();
     pred = reg.load(o.predictor, o.version.empty() ? std::nullopt
                                                    : std::optional<std::string>(o.version));
-  } else if (const nnmeter::predictor* d = embedded_predictor()) {
-    pred = *d;  // the default of `nnmeter predict` too
   } else {
-    throw nnmeter::error("evaluate: give the predictor with --predictor NAME or --package DIR "
-                         "(this nnmeter embeds no default predictor)");
+    pred = default_predictor("evaluate").predictor;  // the default of `nnmeter predict` too
   }
   if (!pred.golden().empty()) {
     const nnmeter::verify_result v = pred.verify();
@@ -317,7 +314,8 @@ command add_evaluate_command(CLI::App& app) {
       "family (docs/evaluation.md)");
   CLI::Option* pred = c->add_option(
       "--predictor", o->predictor,
-      "a registered predictor's name (default: the predictor this nnmeter embeds)");
+      "a registered predictor's name (default: the registry's default, else the predictor this "
+      "nnmeter embeds)");
   c->add_option("--predictor-version", o->version, "its version (default: the newest)")->needs(pred);
   CLI::Option* pkg = c->add_option("--package", o->package, "a predictor package folder");
   pred->excludes(pkg);

@@ -144,6 +144,7 @@ int main(int argc, char** argv) {
   const nnmeter_cli::command codegen = nnmeter_cli::add_codegen_command(app);
   const nnmeter_cli::command zoo = nnmeter_cli::add_zoo_command(app);
   const nnmeter_cli::command evaluate = nnmeter_cli::add_evaluate_command(app);
+  const nnmeter_cli::command calibrate = nnmeter_cli::add_calibrate_command(app);
 
   CLI11_PARSE(app, argc, argv);
   if (!list && app.get_subcommands().empty()) {
@@ -166,6 +167,7 @@ int main(int argc, char** argv) {
     if (codegen.app->parsed()) return codegen.run();
     if (zoo.app->parsed()) return zoo.run();
     if (evaluate.app->parsed()) return evaluate.run();
+    if (calibrate.app->parsed()) return calibrate.run();
   } catch (const nnmeter::error& e) {
     std::cerr << "nnmeter: error: " << e.what() << "\n";
     return 1;

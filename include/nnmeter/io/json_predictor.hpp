@@ -221,6 +221,19 @@ inline predictor read_predictor_package(std::string_view manifest_text, const st
                         "found " + detail::excerpt(*cs));
     p.set_context_scale(cs->get<double>());
   }
+  if (const auto ks = m.find("kind_scales"); ks != m.end() && !ks->is_null()) {
+    if (!ks->is_object()) throw parse_error(manifest_path + ": key 'kind_scales' must be an object");
+    for (auto it = ks->begin(); it != ks->end(); ++it) {
+      const std::string where = manifest_path + ": kind_scales['" + it.key() + "']";
+      const auto kind = parse_kernel_kind(it.key());
+      if (!kind) throw parse_error(where + ": unknown kernel kind");
+      if (!it.value().is_number() || !(it.value().get<double>() > 0.0) ||
+          !std::isfinite(it.value().get<double>()))
+        throw parse_error(where + ": must be a finite positive number, found " +
+                          detail::excerpt(it.value()));
+      p.set_kind_scale(*kind, it.value().get<double>());
+    }
+  }
   if (const auto gc = m.find("golden_cases"); gc != m.end() && !gc->is_null()) {
     if (!gc->is_string() || !detail::safe_relative_name(gc->get<std::string>()))
       throw parse_error(manifest_path + ": key 'golden_cases' must be a file name inside the package");
@@ -300,6 +313,14 @@ inline std::string predictor_manifest_json(const predictor& p, int indent = 2) {
     m["fallback"] = std::move(fb);
   }
   if (p.context_scale() != 1.0) m["context_scale"] = p.context_scale();
+  if (p.has_kind_scales()) {
+    json ks = json::object();
+    for (std::size_t i = 0; i < kernel_kind_count; ++i) {
+      const auto k = static_cast<kernel_kind>(i);
+      if (p.kind_scale(k) != 1.0) ks[std::string(to_string(k))] = p.kind_scale(k);
+    }
+    m["kind_scales"] = std::move(ks);
+  }
   if (!p.golden().empty()) m["golden_cases"] = "golden_cases.json";
   return m.dump(indent);
 }

@@ -366,6 +366,29 @@ TEST_CASE("codegen: an embedded predictor applies the package's context factor e
   CHECK(round_trip(tmp, dir, o) > 10);  // every kernel's latency, bit for bit
 }
 
+TEST_CASE("codegen: an embedded predictor applies the package's kind scales exactly") {
+  const nnmeter_test::temp_dir tmp("nnmeter_codegen_kind_scales");
+  const std::string dir = tmp.file("pkg");
+  nnmeter::predictor p = nnmeter_test::make_fallback_fixture_predictor();
+  p.set_context_scale(1.0 + 1.0 / 7.0);
+  // A kind with a forest and one that falls back (hswish, in this predictor).
+  p.set_kind_scale(nnmeter::kernel_kind::conv_bn_relu, 1.0 / 3.0);
+  p.set_kind_scale(nnmeter::kernel_kind::hswish, 1.1);
+  nnmeter::io::write_predictor_package(p, dir);
+  const nnmeter::predictor loaded = nnmeter::io::load_predictor_package(dir);
+  REQUIRE(loaded.has_kind_scales());
+  const std::string text = nb::generate_predictor_header(loaded);
+  CHECK(contains(text, "constexpr double latency_factor(nnmeter::kernel_kind k) noexcept {"));
+  CHECK(contains(text, "  p.set_kind_scale(nnmeter::kernel_kind::conv_bn_relu, "
+                       "0x1.5555555555555p-2);"));
+  // Without kind scales the header has no latency_factor.
+  CHECK_FALSE(contains(nb::generate_predictor_header(nnmeter_test::make_fixture_predictor()),
+                       "latency_factor"));
+  nb::codegen_options o;
+  o.cpp_namespace = "fixture::kinds";
+  CHECK(round_trip(tmp, dir, o) > 10);  // every kernel's latency, bit for bit
+}
+
 TEST_CASE("codegen: round trip of large random forests, constexpr tables and blobs") {
   const nnmeter_test::temp_dir tmp("nnmeter_codegen_random");
   const std::string dir = tmp.file("pkg");

@@ -562,6 +562,18 @@ std::string generate_predictor_header(const nnmeter::predictor& p, const codegen
     if (f.target != nnmeter::latency_target::ms)
       h += "    case " + kind_enum(f.kind) + ": return " + target_enum(f.target) + ";\n";
   h += "    default: return nnmeter::latency_target::ms;\n  }\n}\n\n";
+  if (p.has_kind_scales()) {
+    h += "/// What every latency of a kernel of kind k is multiplied by: the context factor times the\n"
+         "/// kind's scale (nnmeter::predictor::latency_factor).\n"
+         "constexpr double latency_factor(nnmeter::kernel_kind k) noexcept {\n"
+         "  switch (k) {\n";
+    for (std::size_t i = 0; i < nnmeter::kernel_kind_count; ++i) {
+      const auto k = static_cast<nnmeter::kernel_kind>(i);
+      if (p.kind_scale(k) != 1.0)
+        h += "    case " + kind_enum(k) + ": return " + double_literal(p.latency_factor(k)) + ";\n";
+    }
+    h += "    default: return " + double_literal(p.context_scale()) + ";\n  }\n}\n\n";
+  }
   h +=
       R"(/// Latency (ms) of a kernel of kind k whose feature vector is f (nnmeter::features(kernel,
 /// manifest.features)) and whose work is flops and bytes (kernel::flops, kernel::bytes; read
@@ -583,10 +595,13 @@ constexpr std::optional<double> kernel_latency_ms(
     return std::nullopt;
   const double ms =
       static_cast<double>(nnmeter::evaluate(*v, f.data())) * nnmeter::target_scale(t, flops, bytes))";
-  // The context factor (set_context_scale), multiplied in the predictor's order; headers of
-  // predictors without one are unchanged.
+  // The context factor (set_context_scale), and the kinds' scales (set_kind_scale) with it,
+  // multiplied in the predictor's order: one factor per kind, predictor::latency_factor.
+  // Headers of predictors without either are unchanged.
   const std::string context =
-      p.context_scale() != 1.0 ? " *\n      " + double_literal(p.context_scale()) : std::string();
+      p.has_kind_scales()         ? std::string(" *\n      latency_factor(k)")
+      : p.context_scale() != 1.0 ? " *\n      " + double_literal(p.context_scale())
+                                 : std::string();
   h += context + R"(;
   if (!(ms > 0)) return std::nullopt;
   return ms;
@@ -724,6 +739,11 @@ constexpr std::optional<double> fallback_latency_ms(nnmeter::kernel_kind k, doub
   // without one are unchanged.
   if (p.context_scale() != 1.0)
     h += "  p.set_context_scale(" + double_literal(p.context_scale()) + ");\n";
+  for (std::size_t i = 0; i < nnmeter::kernel_kind_count; ++i) {
+    const auto k = static_cast<nnmeter::kernel_kind>(i);
+    if (p.kind_scale(k) != 1.0)
+      h += "  p.set_kind_scale(" + kind_enum(k) + ", " + double_literal(p.kind_scale(k)) + ");\n";
+  }
   h += "  for (const golden_row& g : golden_cases) {\n"
        "    nnmeter::golden_case c;\n"
        "    c.kind = g.kind;\n"

@@ -230,13 +230,30 @@ predictor_registry predictor_registry::open(std::optional<fs::path> dir) {
   if (doc.IsNull()) return r;
   if (!doc.IsMap()) fail(r.file_, doc, "the registry must be a mapping with key 'predictors'");
   for (const auto& kv : doc)
-    if (kv.first.Scalar() != "predictors")
+    if (kv.first.Scalar() != "predictors" && kv.first.Scalar() != "default")
       fail(r.file_, kv.first, "unknown key '" + kv.first.Scalar() + "' (the registry has "
-                                                                     "'predictors')");
+                                                                     "'predictors' and 'default')");
   const YAML::Node list = doc["predictors"];
-  if (!list || list.IsNull()) return r;
-  if (!list.IsSequence()) fail(r.file_, list, "key 'predictors' must be a list");
-  for (const YAML::Node& n : list) r.entries_.push_back(meta_from(r.file_, n, r.file_.parent_path()));
+  if (list && !list.IsNull()) {
+    if (!list.IsSequence()) fail(r.file_, list, "key 'predictors' must be a list");
+    for (const YAML::Node& n : list)
+      r.entries_.push_back(meta_from(r.file_, n, r.file_.parent_path()));
+  }
+  if (const YAML::Node d = doc["default"]; d && !d.IsNull()) {
+    if (!d.IsMap()) fail(r.file_, d, "key 'default' must be a mapping with 'name' and 'version'");
+    for (const auto& kv : d)
+      if (kv.first.Scalar() != "name" && kv.first.Scalar() != "version")
+        fail(r.file_, kv.first, "default: unknown key '" + kv.first.Scalar() +
+                                    "' (the default has 'name' and 'version')");
+    registry_default def{scalar(r.file_, d, "name"), scalar(r.file_, d, "version")};
+    const bool listed = std::any_of(r.entries_.begin(), r.entries_.end(), [&](const predictor_meta& e) {
+      return e.name == def.name && e.version == def.version;
+    });
+    if (!listed)
+      fail(r.file_, d, "default: predictor '" + def.name + "' version " + def.version +
+                           " is not among the registered predictors");
+    r.default_ = std::move(def);
+  }
   return r;
 }
 
@@ -260,6 +277,8 @@ std::size_t predictor_registry::remove(const std::string& name,
                  entries_.end());
   const std::size_t n = before - entries_.size();
   if (n == 0) (void)find(name, version);  // throws the not-found message
+  if (default_ && default_->name == name && (!version || default_->version == *version))
+    default_.reset();
   return n;
 }
 
@@ -302,6 +321,11 @@ nnmeter::predictor predictor_registry::load(const std::string& name,
   }
 }
 
+void predictor_registry::set_default(const std::string& name, const std::string& version) {
+  const predictor_meta& m = find(name, version);
+  default_ = registry_default{m.name, m.version};
+}
+
 void predictor_registry::save() const {
   YAML::Emitter out;
   out << YAML::Comment("nnmeter predictor registry: written by `nnmeter register` and "
@@ -309,7 +333,14 @@ void predictor_registry::save() const {
   out << YAML::Newline;
   out << YAML::BeginMap << YAML::Key << "predictors" << YAML::Value << YAML::BeginSeq;
   for (const predictor_meta& m : entries_) emit_meta(out, m, {});
-  out << YAML::EndSeq << YAML::EndMap;
+  out << YAML::EndSeq;
+  if (default_) {
+    out << YAML::Key << "default" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "name" << YAML::Value << default_->name;
+    out << YAML::Key << "version" << YAML::Value << YAML::DoubleQuoted << default_->version;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
   write_file_atomically(file_, std::string(out.c_str()) + "\n");
 }
 

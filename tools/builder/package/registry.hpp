@@ -6,6 +6,7 @@
 //   const nb::predictor_meta m = nb::read_predictor_meta("results/cpu/cpu.yaml");
 //   nb::predictor_registry reg = nb::predictor_registry::open();   // $NNMETER_CONFIG_DIR, XDG
 //   reg.add(nb::check_package(m));          // package loads, every kernel model, golden cases
+//   reg.set_default("cpu", "1.0");          // what `nnmeter predict` uses without --predictor
 //   reg.save();                             // temp file + rename
 //   const nnmeter::predictor p = reg.load("cpu");   // the newest version of "cpu"
 //
@@ -56,7 +57,15 @@ const predictor_meta& check_package(const predictor_meta& m);
 /// $HOME/.config/nnmeter.
 [[nodiscard]] std::filesystem::path config_dir();
 
-/// The user's registered predictors (registry.yaml in config_dir()).
+/// The registry's default predictor: what `nnmeter predict` uses when given no --predictor
+/// (`nnmeter calibrate` sets it to the predictor it adapted to this machine).
+struct registry_default {
+  std::string name;
+  std::string version;
+};
+
+/// The user's registered predictors (registry.yaml in config_dir()), and which of them is the
+/// default, if any.
 class predictor_registry {
  public:
   /// Reads the registry of `dir` (default: config_dir()); a missing file is an empty registry.
@@ -68,8 +77,9 @@ class predictor_registry {
 
   /// Adds `m`, replacing an entry of the same name and version; returns true when it replaced.
   bool add(const predictor_meta& m);
-  /// Removes the entries of `name` (only `version` when given); returns how many. Throws
-  /// nnmeter::error when none matches, listing the registered names.
+  /// Removes the entries of `name` (only `version` when given); returns how many, and clears
+  /// the default when it was one of them. Throws nnmeter::error when none matches, listing the
+  /// registered names.
   std::size_t remove(const std::string& name, const std::optional<std::string>& version = {});
   /// The entry of `name` (`version`, else the newest by version order, 1.10 after 1.9).
   /// Throws nnmeter::error when there is none, listing what is registered (with a "did you
@@ -81,12 +91,20 @@ class predictor_registry {
   [[nodiscard]] nnmeter::predictor load(const std::string& name,
                                         const std::optional<std::string>& version = {}) const;
 
+  /// Makes the registered `name` `version` the default; throws find()'s error when it is not
+  /// registered.
+  void set_default(const std::string& name, const std::string& version);
+  void clear_default() noexcept { default_.reset(); }
+  /// The default, if one is set (open() checks that it is registered).
+  const std::optional<registry_default>& default_predictor() const noexcept { return default_; }
+
   /// Writes the registry atomically (temp file + rename; the folder is created).
   void save() const;
 
  private:
   std::filesystem::path file_;
   std::vector<predictor_meta> entries_;
+  std::optional<registry_default> default_;
 };
 
 /// -1, 0, 1 as a < b, a == b, a > b in version order (numeric parts compared as numbers).
