@@ -65,8 +65,9 @@ std::string fixed(double x, int digits) {
 }
 
 int run_calibrate(const calibrate_options& o) {
-  // The base: named, a package, else what `nnmeter predict` would use, but never a predictor
-  // that is itself a calibration (it is adapted from its own base again).
+  // The base: named, a package, else the embedded predictor (not the registry's default, which
+  // may be an earlier calibration: calibrating that again refines its scales, but by default a
+  // calibration starts from the predictor built from scratch).
   nnmeter::predictor base;
   if (!o.package.empty()) {
     try {
@@ -84,10 +85,6 @@ int run_calibrate(const calibrate_options& o) {
   if (!base.golden().empty() && !base.verify().ok())
     throw nnmeter::error("calibrate: predictor " + base.info().name +
                          " does not reproduce its golden cases");
-  if (base.has_kind_scales())
-    throw nnmeter::error("calibrate: predictor " + base.info().name +
-                         " is already calibrated (it has kind scales); calibrate the predictor "
-                         "it was adapted from");
 
   const std::unique_ptr<nnmeter::backends::backend> be = nnmeter::backends::make_backend(o.backend);
   if (base.info().backend != be->name())

@@ -104,6 +104,30 @@ TEST_CASE("fit_kind_scales: exact groups keep their own scale, noise shrinks to 
   CHECK(b.scales[0] == doctest::Approx(std::exp(0.1 - w * 0.1)));
   CHECK(b.scales[1] == doctest::Approx(std::exp(0.1 + w * 0.1)));
   CHECK(b.own[1] == doctest::Approx(std::exp(0.2)));
+  // A consistent kind keeps (nearly) its own scale, a noisy one is pulled to the pool: kind
+  // variances (SS_k + sigma^2) / (n_k - 1 + 1) with sigma^2 = (0 + 1) / 6.
+  const double l2 = std::log(2.0);
+  const nb::kind_scale_fit d = nb::fit_kind_scales({{l2, l2, l2, l2}, {0.5, -0.5, 0.5, -0.5}});
+  CHECK(d.within_variance == doctest::Approx(1.0 / 6.0));
+  REQUIRE(d.kind_variance.size() == 2);
+  CHECK(d.kind_variance[0] == doctest::Approx(1.0 / 24.0));
+  CHECK(d.kind_variance[1] == doctest::Approx(7.0 / 24.0));
+  const double mu = l2 / 2;
+  const double tau2 = 2 * (l2 / 2) * (l2 / 2) - (1.0 / 24.0 / 4 + 7.0 / 24.0 / 4) / 2;
+  CHECK(d.between_variance == doctest::Approx(tau2));
+  const double w0 = tau2 / (tau2 + 1.0 / 24.0 / 4);
+  const double w1 = tau2 / (tau2 + 7.0 / 24.0 / 4);
+  CHECK(d.scales[0] == doctest::Approx(std::exp(mu + w0 * (l2 - mu))));
+  CHECK(d.scales[1] == doctest::Approx(std::exp(mu + w1 * (0 - mu))));
+  CHECK(w0 > 0.9);  // the consistent kind
+  CHECK(w1 < 0.8);  // the noisy one, pulled harder
+  // With three kinds or more, a kind's prior variance is the median of their sample variances
+  // (0, 0.04/3 and 4/3 here), so one very noisy kind does not blur the others.
+  const nb::kind_scale_fit e =
+      nb::fit_kind_scales({{0.0, 0.0, 0.0}, {0.1, -0.1, 0.1, -0.1}, {1.0, -1.0, 1.0, -1.0}});
+  CHECK(e.prior_variance == doctest::Approx(0.04 / 3));
+  CHECK(e.kind_variance[0] == doctest::Approx((0.0 + 0.04 / 3) / 3));
+  CHECK(e.kind_variance[2] == doctest::Approx((4.0 + 0.04 / 3) / 4));
   // Nothing at all: every scale 1.
   const nb::kind_scale_fit c = nb::fit_kind_scales({{}, {}});
   CHECK(c.pooled == 1.0);

@@ -71,12 +71,12 @@ std::optional<nnmeter::kernel_latency> kernel_of(const nnmeter::prediction& r,
 }  // namespace
 
 kind_scale_fit fit_kind_scales(const std::vector<std::vector<double>>& log_ratios,
-                               double min_between_variance) {
+                               double min_between_variance, double prior_dof) {
   kind_scale_fit f;
   const std::size_t groups = log_ratios.size();
   std::vector<double> mean(groups, 0.0);
+  std::vector<double> squares(groups, 0.0);
   double mu = 0;
-  double inv_n = 0;
   std::size_t with = 0;
   double within = 0;
   std::size_t dof = 0;
@@ -85,23 +85,50 @@ kind_scale_fit fit_kind_scales(const std::vector<std::vector<double>>& log_ratio
     if (r.empty()) continue;
     for (double x : r) mean[k] += x;
     mean[k] /= static_cast<double>(r.size());
-    for (double x : r) within += (x - mean[k]) * (x - mean[k]);
+    for (double x : r) squares[k] += (x - mean[k]) * (x - mean[k]);
+    within += squares[k];
     dof += r.size() - 1;
     mu += mean[k];
-    inv_n += 1.0 / static_cast<double>(r.size());
     ++with;
   }
   f.own.assign(groups, 1.0);
   f.scales.assign(groups, 1.0);
+  f.kind_variance.assign(groups, 0.0);
   if (with == 0) return f;
   mu /= static_cast<double>(with);
-  inv_n /= static_cast<double>(with);
   f.within_variance = dof > 0 ? within / static_cast<double>(dof) : 0.0;
+  // The prior of a kind's noise: the median of the kinds' sample variances (robust to the few
+  // kinds whose forests are far off for tiny kernels), the pooled variance when fewer than
+  // three kinds have two samples.
+  std::vector<double> variances;
+  for (std::size_t k = 0; k < groups; ++k)
+    if (log_ratios[k].size() >= 2)
+      variances.push_back(squares[k] / static_cast<double>(log_ratios[k].size() - 1));
+  double prior_variance = f.within_variance;
+  if (variances.size() >= 3) {
+    std::sort(variances.begin(), variances.end());
+    const std::size_t h = variances.size() / 2;
+    prior_variance = variances.size() % 2 == 1 ? variances[h]
+                                               : 0.5 * (variances[h - 1] + variances[h]);
+  }
+  f.prior_variance = prior_variance;
+  // Each kind's own noise: its sample variance, with prior_dof pseudo-samples of the prior.
+  double noise_of_means = 0;
+  for (std::size_t k = 0; k < groups; ++k) {
+    const std::size_t n = log_ratios[k].size();
+    if (n == 0) continue;
+    const double d = static_cast<double>(n - 1);
+    f.kind_variance[k] = d + prior_dof > 0
+                             ? (squares[k] + prior_dof * prior_variance) / (d + prior_dof)
+                             : 0.0;
+    noise_of_means += f.kind_variance[k] / static_cast<double>(n);
+  }
+  noise_of_means /= static_cast<double>(with);
   double spread = 0;
   for (std::size_t k = 0; k < groups; ++k)
     if (!log_ratios[k].empty()) spread += (mean[k] - mu) * (mean[k] - mu);
   spread = with > 1 ? spread / static_cast<double>(with - 1) : 0.0;
-  f.between_variance = std::max(spread - f.within_variance * inv_n, min_between_variance);
+  f.between_variance = std::max(spread - noise_of_means, min_between_variance);
   f.pooled = std::exp(mu);
   for (std::size_t k = 0; k < groups; ++k) {
     const std::size_t n = log_ratios[k].size();
@@ -111,7 +138,7 @@ kind_scale_fit fit_kind_scales(const std::vector<std::vector<double>>& log_ratio
       continue;
     }
     const double w = f.between_variance /
-                     (f.between_variance + f.within_variance / static_cast<double>(n));
+                     (f.between_variance + f.kind_variance[k] / static_cast<double>(n));
     f.own[k] = std::exp(mean[k]);
     f.scales[k] = std::exp(mu + w * (mean[k] - mu));
   }
@@ -319,6 +346,13 @@ calibration_report calibrate(const nnmeter::predictor& base, profile_store& stor
 
   nnmeter::predictor_info info = adapted.info();
   info.device = be.device();
+  {
+    // The protocol its scales were fitted under (a calibration with another thread count
+    // adapts the predictor to that).
+    nlohmann::ordered_json pj = nnmeter::backends::protocol_to_json(protocol);
+    pj["statistic"] = "min";
+    info.protocol_json = pj.dump();
+  }
   nlohmann::ordered_json build = info.build_json.empty()
                                      ? nlohmann::ordered_json::object()
                                      : nlohmann::ordered_json::parse(info.build_json);

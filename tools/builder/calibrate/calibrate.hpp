@@ -3,7 +3,7 @@
 // for, drawn from the prior tables, measured alone on this machine's backend through the
 // profile store, compared with what the predictor's forests say of them; one scale per kind
 // (empirical Bayes: each kind's mean log ratio shrunk towards the mean of all kinds as much as
-// its samples' noise calls for), which the adapted predictor multiplies its kernel latencies by
+// its own samples' noise calls for), which the adapted predictor multiplies its kernel latencies by
 // (predictor::set_kind_scale). Target nnmeter_builder_calibrate.
 // SPDX-License-Identifier: MIT
 //
@@ -115,8 +115,9 @@ struct calibration_report {
   double seconds = 0;              ///< time spent measuring
   bool stopped = false;
   bool budget_exhausted = false;
-  /// The base with the fitted kind scales: info().device is this machine, build_json the
-  /// base's with a "calibration" object (calibration_json) added.
+  /// The base with the fitted kind scales: info().device is this machine, protocol_json the
+  /// calibration's protocol, build_json the base's with a "calibration" object
+  /// (calibration_json) added.
   nnmeter::predictor predictor;
 };
 
@@ -130,26 +131,36 @@ struct calibration_report {
 
 /// Scales of groups of samples (the kinds), from each sample's log(measured / predicted):
 /// a normal model of the log ratios, kind k's true log scale mu_k drawn around a common mu with
-/// variance tau^2, each sample around mu_k with variance sigma^2 (one for every kind).
-///   mu       the mean of the kinds' mean log ratios (every kind with samples counts once)
-///   sigma^2  the pooled within-kind variance (sum of squared deviations from the kinds' means
-///            over sum(n_k - 1)); 0 when no kind has two samples
-///   tau^2    the variance of the kinds' means minus sigma^2 times the mean of 1/n_k, at least
-///            min_between_variance
-///   scale_k  exp(mu + w_k (mean_k - mu)), w_k = tau^2 / (tau^2 + sigma^2 / n_k)
+/// variance tau^2, kind k's samples around mu_k with variance sigma_k^2.
+///   mu         the mean of the kinds' mean log ratios (every kind with samples counts once)
+///   sigma^2    the pooled within-kind variance (sum of squared deviations from the kinds' means
+///              over sum(n_k - 1)); 0 when no kind has two samples
+///   s0^2       the prior of a kind's variance: the median of the sample variances of the kinds
+///              with two samples or more (sigma^2 when fewer than three kinds have them)
+///   sigma_k^2  kind k's own variance with prior_dof pseudo-samples of s0^2:
+///              (SS_k + prior_dof s0^2) / (n_k - 1 + prior_dof). A kind whose forest is
+///              accurate (a conv) keeps its small noise; a noisy one (tiny elementwise
+///              kernels) is not trusted more than its samples warrant, and does not make the
+///              others' scales noisier
+///   tau^2      the variance of the kinds' means minus the mean of sigma_k^2 / n_k, at least
+///              min_between_variance
+///   scale_k    exp(mu + w_k (mean_k - mu)), w_k = tau^2 / (tau^2 + sigma_k^2 / n_k)
 /// So a kind whose samples agree with each other and differ from the rest keeps its own scale,
-/// and one whose difference is within the noise gets the common one. A group without samples
-/// gets exp(mu); with no sample at all every scale is 1.
+/// and one whose difference is within its noise gets nearly the common one. A group without
+/// samples gets exp(mu); with no sample at all every scale is 1.
 struct kind_scale_fit {
   double pooled = 1.0;  ///< exp(mu)
-  double between_variance = 0;
-  double within_variance = 0;
+  double between_variance = 0;  ///< tau^2
+  double within_variance = 0;   ///< sigma^2
+  double prior_variance = 0;    ///< s0^2
+  std::vector<double> kind_variance;  ///< per group: sigma_k^2 (0 when empty)
   std::vector<double> own;     ///< per group: exp(mean_k) (the pooled scale when empty)
   std::vector<double> scales;  ///< per group: the scale it gets
 };
 /// `log_ratios[k]`: the log(measured / predicted) of group k's samples (finite numbers).
 [[nodiscard]] kind_scale_fit fit_kind_scales(const std::vector<std::vector<double>>& log_ratios,
-                                             double min_between_variance = 1e-4);
+                                             double min_between_variance = 1e-4,
+                                             double prior_dof = 1.0);
 
 /// The report as JSON text (what the "calibration" object of the adapted predictor's build
 /// record holds, with the per-kind figures).
