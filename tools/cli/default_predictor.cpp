@@ -12,6 +12,9 @@
 #include "builder/package/registry.hpp"
 #endif
 
+#include <filesystem>
+#include <optional>
+
 namespace nnmeter_cli {
 
 const nnmeter::predictor* embedded_predictor() {
@@ -26,8 +29,15 @@ const nnmeter::predictor* embedded_predictor() {
 chosen_predictor default_predictor(const std::string& who, bool embedded_only) {
   chosen_predictor c;
 #if NNMETER_BUILDER_WITH_PACKAGE
-  if (!embedded_only) {
-    const nnmeter::builder::predictor_registry reg = nnmeter::builder::predictor_registry::open();
+  // No folder for a registry (no HOME, no XDG_CONFIG_HOME, no NNMETER_CONFIG_DIR): no default
+  // can have been set, the embedded predictor it is. A damaged registry is an error.
+  std::optional<std::filesystem::path> dir;
+  try {
+    dir = nnmeter::builder::config_dir();
+  } catch (const nnmeter::error&) {
+  }
+  if (!embedded_only && dir) {
+    const nnmeter::builder::predictor_registry reg = nnmeter::builder::predictor_registry::open(dir);
     if (const auto& d = reg.default_predictor()) {
       c.predictor = reg.load(d->name, d->version);  // names the entry when it cannot
       c.embedded = false;

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 namespace fs = std::filesystem;
@@ -194,5 +195,40 @@ TEST_CASE("registry: a damaged registry or a vanished package is an error naming
     const auto r = env.run("--list-predictors");
     CHECK(r.status == 1);
     CHECK(contains(r.output, file + ":3: unknown key 'versio'"));
+  }
+}
+
+TEST_CASE("registry: a default that is not registered, or malformed, is an error naming the file") {
+  const registry_env env;
+  const std::string meta = env.write_package();
+  REQUIRE(env.run("register --predictor " + shell_quote(meta)).status == 0);
+  const std::string file = env.config + "/registry.yaml";
+  std::string text;
+  {
+    std::ifstream in(file);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  SUBCASE("a default naming a registered predictor: predict uses it and says so") {
+    std::ofstream(file, std::ios::trunc) << text << "default:\n  name: unit_cpu\n  version: \"1.2\"\n";
+    CHECK(env.run("--list-predictors").output == "[Predictor] unit_cpu: version=1.2 (default)\n");
+    const auto r = env.run("predict --nnmeter-ir " + shell_quote(mobilenet));
+    INFO(r.output);
+    CHECK(r.status == 0);
+    CHECK(contains(r.output, "predictor unit_cpu version 1.2 (test device, xnnpack; the registry's "
+                             "default)"));
+  }
+  SUBCASE("a default that is not registered") {
+    std::ofstream(file, std::ios::trunc) << text << "default:\n  name: other\n  version: \"1.0\"\n";
+    const auto r = env.run("predict --nnmeter-ir " + shell_quote(mobilenet));
+    CHECK(r.status == 1);
+    CHECK(contains(r.output, file + ":"));
+    CHECK(contains(r.output, "default: predictor 'other' version 1.0 is not among the registered "
+                             "predictors"));
+  }
+  SUBCASE("a default with an unknown key") {
+    std::ofstream(file, std::ios::trunc) << text << "default:\n  name: unit_cpu\n  verion: 1\n";
+    const auto r = env.run("--list-predictors");
+    CHECK(r.status == 1);
+    CHECK(contains(r.output, "default: unknown key 'verion'"));
   }
 }
