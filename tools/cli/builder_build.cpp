@@ -6,6 +6,7 @@
 #include "cli/interrupt.hpp"
 #include "cli/model_input.hpp"
 #include "cli/option_ranges.hpp"
+#include "cli/text_format.hpp"
 
 #if NNMETER_WITH_BACKENDS && NNMETER_BUILDER_WITH_WORKSPACE
 #include "backend.hpp"
@@ -46,12 +47,6 @@ namespace nnmeter_cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string fixed(double x, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
-  return buf;
-}
 
 std::string percent(double share) {
   return share == share ? fixed(100.0 * share, 1) + "%" : std::string("-");

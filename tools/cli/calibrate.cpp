@@ -7,6 +7,7 @@
 #include "cli/interrupt.hpp"
 #include "cli/model_input.hpp"
 #include "cli/option_ranges.hpp"
+#include "cli/text_format.hpp"
 
 #if NNMETER_WITH_BACKENDS && NNMETER_BUILDER_WITH_CALIBRATE && NNMETER_BUILDER_WITH_PACKAGE
 #define NNMETER_CLI_CALIBRATE 1
@@ -56,13 +57,6 @@ struct calibrate_options {
 #if NNMETER_CLI_CALIBRATE
 
 namespace nb = nnmeter::builder;
-
-std::string fixed(double x, int digits) {
-  if (!std::isfinite(x)) return "n/a";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
-  return buf;
-}
 
 int run_calibrate(const calibrate_options& o) {
   // The base: named, a package, else the embedded predictor (not the registry's default, which

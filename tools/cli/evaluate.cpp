@@ -6,6 +6,7 @@
 #include "cli/interrupt.hpp"
 #include "cli/model_input.hpp"
 #include "cli/option_ranges.hpp"
+#include "cli/text_format.hpp"
 
 #if NNMETER_WITH_BACKENDS && NNMETER_BUILDER_WITH_EVALUATE && NNMETER_BUILDER_WITH_PACKAGE && \
     NNMETER_WITH_MODEL_ZOO
@@ -65,13 +66,6 @@ struct evaluate_options {
 namespace nb = nnmeter::builder;
 namespace be = nnmeter::backends;
 namespace zoo = nnmeter::zoo;
-
-std::string fixed(double x, int digits) {
-  if (!std::isfinite(x)) return "n/a";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
-  return buf;
-}
 
 // "F:N" -> the first N models of family F (or of every family for "all").
 void add_zoo_models(const std::string& spec, std::uint64_t seed,

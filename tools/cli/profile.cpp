@@ -4,6 +4,7 @@
 #include "cli/commands.hpp"
 #include "cli/model_input.hpp"
 #include "cli/option_ranges.hpp"
+#include "cli/text_format.hpp"
 
 #if NNMETER_WITH_BACKENDS
 #include "backend.hpp"
@@ -38,12 +39,6 @@ struct profile_options {
 };
 
 #if NNMETER_WITH_BACKENDS
-
-std::string fixed(double x, int digits = 4) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
-  return buf;
-}
 
 int run_profile(const profile_options& o) {
   namespace nb = nnmeter::backends;
