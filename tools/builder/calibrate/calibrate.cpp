@@ -184,15 +184,21 @@ calibration_report calibrate(const nnmeter::predictor& base, profile_store& stor
     plan.result.kind = kind;
     try {
       (void)sampler_for(kind);
-      plan.configs = sample_prior(kind, options.per_kind, so);
+      // The prior may draw a configuration twice: each is measured and counted once.
+      for (kernel_config& c : sample_prior(kind, options.per_kind, so))
+        if (std::find(plan.configs.begin(), plan.configs.end(), c) == plan.configs.end())
+          plan.configs.push_back(std::move(c));
       if (plan.configs.empty()) throw nnmeter::error("the sampler drew no configuration");
       const kernel_block b = kernel_block_for(plan.configs.front(), rules);
       plan.block = b.block;
-      (void)be.prepare(b.graph, protocol);
-    } catch (const nnmeter::unsupported_error& e) {
-      plan.result.note = e.what();
-      plan.configs.clear();
-    } catch (const nnmeter::error& e) {
+      try {
+        (void)be.prepare(b.graph, protocol);
+      } catch (const nnmeter::unsupported_error&) {
+        throw;  // the backend cannot run the kind at all
+      } catch (const std::exception&) {
+        // Anything else is the measurement's business: it is recorded as a failure there.
+      }
+    } catch (const nnmeter::error& e) {  // unsupported_error included
       plan.result.note = e.what();
       plan.configs.clear();
     }
