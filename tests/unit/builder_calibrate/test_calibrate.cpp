@@ -163,7 +163,9 @@ TEST_CASE("calibrate: per-kind factors of another machine recovered, the adapted
   CHECK(by_kind.size() == 7);  // the fixture's forests
   double log_sum = 0;
   std::size_t with = 0;
-  for (const auto& [kind, k] : by_kind) {
+  for (const auto& entry : by_kind) {
+    const K kind = entry.first;  // not a structured binding: CAPTURE's lambda reads it
+    const nb::kind_calibration* k = entry.second;
     CAPTURE(nnmeter::to_string(kind));
     if (kind == K::add) {
       CHECK(k->samples.empty());
