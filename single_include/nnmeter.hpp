@@ -7008,7 +7008,7 @@ class predictor {
   /// Sets the scale of kind k: every latency of a kernel of kind k (forest or fallback) is
   /// multiplied by it, besides the context factor. `nnmeter calibrate` fits one per kind to
   /// adapt a predictor to another machine from a few measurements (docs/calibration.md).
-  /// Default 1. Throws nnmeter::error unless s is finite and positive, or k is not a kind.
+  /// Default 1. Throws nnmeter::error when s is not a finite positive number or k not a kind.
   void set_kind_scale(kernel_kind k, double s) {
     if (!(s > 0) || !(s < std::numeric_limits<double>::infinity()))
       throw error(std::string("predictor: the scale of kind ") + std::string(to_string(k)) +
