@@ -87,7 +87,7 @@ int run_calibrate(const calibrate_options& o) {
                          ": a calibration adapts a predictor to another machine of its runtime");
 
   const std::string name = o.name.empty() ? base.info().name + "_calibrated" : o.name;
-  nb::check_predictor_name(name, "name");
+  nb::check_predictor_name(name, "name", "calibrate");
   const fs::path out = o.out.empty() ? nb::config_dir() / "calibrated" / name : fs::path(o.out);
   std::error_code ec;
   fs::create_directories(out, ec);

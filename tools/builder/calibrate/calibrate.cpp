@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cmath>
-#include <limits>
 #include <map>
 #include <utility>
 
@@ -21,33 +20,11 @@ namespace nnmeter::builder {
 
 namespace {
 
-constexpr double nan = std::numeric_limits<double>::quiet_NaN();
-
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// The relative errors (p * s_i / m - 1) of samples, as figures.
-calibration_error error_of(const std::vector<double>& rel) {
-  calibration_error e;
-  e.n = rel.size();
-  if (rel.empty()) {
-    e.rmspe = nan;
-    e.within_10 = nan;
-    return e;
-  }
-  double sq = 0;
-  std::size_t in10 = 0;
-  for (double r : rel) {
-    sq += r * r;
-    if (std::abs(r) <= 0.10) ++in10;
-  }
-  e.rmspe = 100.0 * std::sqrt(sq / static_cast<double>(rel.size()));
-  e.within_10 = static_cast<double>(in10) / static_cast<double>(rel.size());
-  return e;
-}
-
-nlohmann::ordered_json figures_json(const calibration_error& e) {
+nlohmann::ordered_json figures_json(const latency_metrics& e) {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   j["n"] = e.n;
   j["rmspe"] = std::isfinite(e.rmspe) ? nlohmann::ordered_json(e.rmspe) : nlohmann::ordered_json();
@@ -175,6 +152,7 @@ calibration_report calibrate(const nnmeter::predictor& base, profile_store& stor
     kind_calibration result;
     std::string block;
     std::vector<kernel_config> configs;
+    std::vector<kernel_block> blocks;  // configs[j]'s block, built once
   };
   std::vector<kind_plan> plans;
   for (std::size_t i = 0; i < nnmeter::kernel_kind_count; ++i) {
@@ -189,10 +167,10 @@ calibration_report calibrate(const nnmeter::predictor& base, profile_store& stor
         if (std::find(plan.configs.begin(), plan.configs.end(), c) == plan.configs.end())
           plan.configs.push_back(std::move(c));
       if (plan.configs.empty()) throw nnmeter::error("the sampler drew no configuration");
-      const kernel_block b = kernel_block_for(plan.configs.front(), rules);
-      plan.block = b.block;
+      for (const kernel_config& c : plan.configs) plan.blocks.push_back(kernel_block_for(c, rules));
+      plan.block = plan.blocks.front().block;
       try {
-        (void)be.prepare(b.graph, protocol);
+        (void)be.prepare(plan.blocks.front().graph, protocol);
       } catch (const nnmeter::unsupported_error&) {
         throw;  // the backend cannot run the kind at all
       } catch (const std::exception&) {
@@ -201,6 +179,7 @@ calibration_report calibrate(const nnmeter::predictor& base, profile_store& stor
     } catch (const nnmeter::error& e) {  // unsupported_error included
       plan.result.note = e.what();
       plan.configs.clear();
+      plan.blocks.clear();
     }
     plans.push_back(std::move(plan));
   }
@@ -249,8 +228,13 @@ calibration_report calibrate(const nnmeter::predictor& base, profile_store& stor
       camp, keys,
       [&](const measurement_key& key) {
         const auto [p, j] = where.at({key.kind, key.config});
-        const kernel_block b = kernel_block_for(plans[p].configs[j], rules);
+        const kernel_block& b = plans[p].blocks[j];
         const std::string hash = graph_hash(b.graph);
+        // As build-predictor: the key names the kind's block, so a configuration the rules make
+        // another block is a failure, never a sample of the wrong block.
+        if (b.block != plans[p].block)
+          throw measurement_failure(hash, "the rules make this configuration a '" + b.block +
+                                              "' block, not '" + plans[p].block + "'");
         try {
           return measured_model{be.profile(b.graph, protocol), hash};
         } catch (const std::exception& e) {
@@ -264,18 +248,19 @@ calibration_report calibrate(const nnmeter::predictor& base, profile_store& stor
   rep.seconds = mr.seconds;
 
   // The samples: measured alone, and the base's forest of the kernel alone.
-  std::vector<calibration_sample> all;
+  bool any_sample = false;
   for (kind_plan& plan : plans) {
     kind_calibration& kc = plan.result;
-    for (const kernel_config& c : plan.configs) {
-      const std::optional<stored_measurement> s =
-          store.lookup(kernel_sample_key(camp, c, plan.block));
+    for (std::size_t j = 0; j < plan.configs.size(); ++j) {
+      const kernel_config& c = plan.configs[j];
+      const measurement_key key = kernel_sample_key(camp, c, plan.block);
+      const std::optional<stored_measurement> s = store.lookup(key);
       if (!s) {
-        if (!store.history(kernel_sample_key(camp, c, plan.block)).empty()) ++kc.failed;
+        if (!store.history(key).empty()) ++kc.failed;
         continue;
       }
       if (!s->latency_ms) continue;
-      const nnmeter::prediction r = base.predict(kernel_block_for(c, rules).graph);
+      const nnmeter::prediction r = base.predict(plan.blocks[j].graph);
       const std::optional<nnmeter::kernel_latency> l = kernel_of(r, c.kind);
       if (!l || l->status != nnmeter::kernel_status::predicted) {
         ++kc.failed;
@@ -290,9 +275,9 @@ calibration_report calibrate(const nnmeter::predictor& base, profile_store& stor
                     ? std::string(rep.stopped ? "stopped" : "the budget ran out") +
                           " before any of its configurations was measured"
                     : "every measurement failed";
-    all.insert(all.end(), kc.samples.begin(), kc.samples.end());
+    any_sample = any_sample || !kc.samples.empty();
   }
-  if (all.empty()) {
+  if (!any_sample) {
     std::string why = "no kernel kind got a calibration sample";
     for (const kind_plan& plan : plans)
       if (!plan.result.note.empty()) {
@@ -313,8 +298,10 @@ calibration_report calibrate(const nnmeter::predictor& base, profile_store& stor
   rep.pooled_scale = fit.pooled;
   rep.between_variance = fit.between_variance;
   rep.within_variance = fit.within_variance;
+  // Predicted (before: the base; after: leave-one-out scales) and measured, every kind's.
   std::vector<double> before_all;
   std::vector<double> after_all;
+  std::vector<double> measured_all;
   nnmeter::predictor adapted = base;
   std::vector<bool> calibrated(nnmeter::kernel_kind_count, false);
   for (std::size_t p = 0; p < plans.size(); ++p) {
@@ -323,26 +310,29 @@ calibration_report calibrate(const nnmeter::predictor& base, profile_store& stor
     kc.scale = fit.scales[p];
     std::vector<double> before;
     std::vector<double> after;
+    std::vector<double> measured;
     for (std::size_t i = 0; i < kc.samples.size(); ++i) {
       const calibration_sample& s = kc.samples[i];
       std::vector<std::vector<double>> without = logs;
       without[p].erase(without[p].begin() + static_cast<std::ptrdiff_t>(i));
       const double scale = fit_kind_scales(without).scales[p];
-      before.push_back(s.predicted_ms / s.measured_ms - 1.0);
-      after.push_back(scale * s.predicted_ms / s.measured_ms - 1.0);
+      before.push_back(s.predicted_ms);
+      after.push_back(scale * s.predicted_ms);
+      measured.push_back(s.measured_ms);
     }
-    kc.before = error_of(before);
-    kc.after = error_of(after);
+    kc.before = compute_metrics(before, measured);
+    kc.after = compute_metrics(after, measured);
     before_all.insert(before_all.end(), before.begin(), before.end());
     after_all.insert(after_all.end(), after.begin(), after.end());
+    measured_all.insert(measured_all.end(), measured.begin(), measured.end());
     if (!kc.samples.empty()) {
       adapted.set_kind_scale(kc.kind, base.kind_scale(kc.kind) * kc.scale);
       calibrated[static_cast<std::size_t>(kc.kind)] = true;
     }
     rep.kinds.push_back(std::move(kc));
   }
-  rep.before = error_of(before_all);
-  rep.after = error_of(after_all);
+  rep.before = compute_metrics(before_all, measured_all);
+  rep.after = compute_metrics(after_all, measured_all);
   // Every other kind (no samples, no forest: its kernels fall back) gets the pooled scale.
   for (std::size_t i = 0; i < nnmeter::kernel_kind_count; ++i)
     if (!calibrated[i]) {

@@ -27,6 +27,7 @@
 #include "backend.hpp"
 #include "builder/sampler/kernel_config.hpp"
 #include "builder/store/store.hpp"
+#include "builder/trainer/trainer.hpp"
 
 namespace nnmeter::builder {
 
@@ -37,13 +38,6 @@ struct calibration_sample {
   kernel_config config;
   double predicted_ms = 0;  ///< the base's latency of the kernel alone, its kind scale included
   double measured_ms = 0;
-};
-
-/// Relative-error figures of a set of samples (percent; NaN when there are none).
-struct calibration_error {
-  std::size_t n = 0;
-  double rmspe = 0;       ///< root mean square relative error, percent
-  double within_10 = 0;   ///< share within ±10 % (0..1)
 };
 
 /// The calibration of one kind.
@@ -59,9 +53,10 @@ struct kind_calibration {
   double own_scale = 1.0;
   double scale = 1.0;
   /// The kernels' error before (the base) and after (leave-one-out: each sample predicted
-  /// with the scale fitted without it, so the figure is not flattered by the fit).
-  calibration_error before;
-  calibration_error after;
+  /// with the scale fitted without it, so the figure is not flattered by the fit); the
+  /// trainer's figures (RMSPE, shares within ±5/10/15 %).
+  latency_metrics before;
+  latency_metrics after;
 };
 
 struct calibration_event {
@@ -107,8 +102,8 @@ struct calibration_report {
   double between_variance = 0;
   double within_variance = 0;
   /// Every sample, before and after (leave-one-out per kind, as kind_calibration::after).
-  calibration_error before;
-  calibration_error after;
+  latency_metrics before;
+  latency_metrics after;
   std::size_t measured = 0;        ///< configurations measured in this run
   std::size_t already_stored = 0;  ///< found in the store
   std::size_t failed = 0;

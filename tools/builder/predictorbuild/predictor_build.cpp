@@ -211,15 +211,16 @@ const char* to_string(kernel_build_status s) noexcept {
   }
 }
 
-void check_predictor_name(const std::string& name, const std::string& what) {
+void check_predictor_name(const std::string& name, const std::string& what,
+                          const std::string& who) {
   if (name.empty() || name.size() > 100 || name.front() == '.' || name.front() == '-')
-    throw nnmeter::error("build-predictor: the predictor " + what + " '" + name +
+    throw nnmeter::error(who + ": the predictor " + what + " '" + name +
                          "' must be 1 to 100 characters, not starting with '.' or '-'");
   for (char c : name) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '_' || c == '-' || c == '.';
     if (!ok)
-      throw nnmeter::error("build-predictor: the predictor " + what + " '" + name +
+      throw nnmeter::error(who + ": the predictor " + what + " '" + name +
                            "' may hold only letters, digits, '_', '-' and '.' (it names files)");
   }
 }

@@ -224,8 +224,10 @@ struct predictor_build_report {
                                                      const predictor_build_options& options);
 
 /// Throws nnmeter::error unless `name` can name a predictor's files: 1 to 100 letters, digits,
-/// '_', '-', '.', not starting with '.' or '-'. `what` is "name" or "version" (in the message).
-void check_predictor_name(const std::string& name, const std::string& what);
+/// '_', '-', '.', not starting with '.' or '-'. `what` is "name" or "version", `who` the
+/// command (both in the message).
+void check_predictor_name(const std::string& name, const std::string& what,
+                          const std::string& who = "build-predictor");
 
 /// The store key of a sampled configuration measured as `block`: purpose kernel, kind = the
 /// kind's name, config = the canonical JSON of its parameters plus "BLOCK": block.
