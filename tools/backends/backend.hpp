@@ -64,6 +64,14 @@ struct measurement_protocol {
   /// Passes (P). Pass p measures every model once, in order, before pass p + 1 starts, so slow
   /// and fast periods of the machine are spread over all models.
   int passes = 3;
+  /// Memory layouts (L): each model is prepared L times, every copy with buffers of its own and
+  /// all of them alive while measuring, and pass p runs copy p mod L (so passes must be a
+  /// multiple of L). Where a model's buffers land in physical memory changes its latency by up
+  /// to ~15 % from one preparation to the next (cache-set conflicts: one process measures a
+  /// model at 14.9 ms, the next at 17.0 ms, each consistently; docs/measurement.md), so with
+  /// L > 1 the reported latency is the median over the copies of each copy's minimum rather
+  /// than one copy's. 1 (the default) is one preparation and the plain minimum.
+  int layouts = 1;
   /// Also measure the backend's reference kernel, interleaved with the models, and report
   /// latency / reference (in the noise study it cut the drift between processes from 4.7 % to
   /// 3.8 %; it helps only where the reference kernel feels the same slow periods).
@@ -104,7 +112,8 @@ struct block_summary {
 /// The measurement of one model under a protocol.
 struct profile_result {
   /// The reported latency: the minimum over every timed invoke of every block and pass
-  /// (equal to stats.min_ms).
+  /// (equal to stats.min_ms) with one memory layout; with protocol.layouts > 1, the median of
+  /// layout_min_ms.
   double latency_ms = 0;
   /// Statistics over every timed invoke (blocks x invokes_per_block x passes).
   latency_statistics stats;
@@ -115,6 +124,9 @@ struct profile_result {
   std::string device;
   /// Minimum of each pass, in pass order.
   std::vector<double> pass_min_ms;
+  /// With protocol.layouts > 1: the minimum of each memory layout (copy l ran passes l, l + L,
+  /// ...); empty with one layout.
+  std::vector<double> layout_min_ms;
   /// Per-block minimum and median, in execution order.
   std::vector<block_summary> blocks;
   /// Warm-up actually done for this model: invokes and seconds, summed over passes.

@@ -2,18 +2,18 @@
 // SPDX-License-Identifier: MIT
 #include "measure.hpp"
 
+#include <sys/utsname.h>
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
-#include <time.h>
 #include <fstream>
 #include <limits>
 #include <string>
 #include <utility>
-
-#include <sys/utsname.h>
 
 namespace nnmeter::backends {
 
@@ -35,8 +35,10 @@ void require_at_least(const char* field, long long value, long long least) {
 
 const char* to_string(measurement_clock c) noexcept {
   switch (c) {
-    case measurement_clock::steady: return "steady";
-    case measurement_clock::thread_cpu: return "thread-cpu";
+    case measurement_clock::steady:
+      return "steady";
+    case measurement_clock::thread_cpu:
+      return "thread-cpu";
   }
   return "?";
 }
@@ -52,6 +54,16 @@ void validate(const measurement_protocol& p) {
   require_at_least("blocks", p.blocks, 1);
   require_at_least("invokes_per_block", p.invokes_per_block, 1);
   require_at_least("passes", p.passes, 1);
+  require_at_least("layouts", p.layouts, 1);
+  // Every layout is a copy of the model in memory, all alive at once.
+  constexpr int max_layouts = 64;
+  if (p.layouts > max_layouts)
+    throw backend_error("measurement protocol: layouts must be at most " +
+                        std::to_string(max_layouts) + " (got " + std::to_string(p.layouts) + ")");
+  if (p.passes % p.layouts != 0)
+    throw backend_error("measurement protocol: passes (" + std::to_string(p.passes) +
+                        ") must be a multiple of layouts (" + std::to_string(p.layouts) +
+                        "), so that every memory layout runs as many passes");
   require_at_least("warmup_min_invokes", p.warmup_min_invokes, 0);
   if (!std::isfinite(p.warmup_seconds) || p.warmup_seconds < 0)
     throw backend_error("measurement protocol: warmup_seconds must be a finite number >= 0 (got " +
@@ -63,8 +75,10 @@ void validate(const measurement_protocol& p) {
     throw backend_error("measurement protocol: warmup_seconds must be at most " +
                         number(max_warmup_seconds) + " (got " + number(p.warmup_seconds) + ")");
   if (p.clock == measurement_clock::thread_cpu && p.threads != 1)
-    throw backend_error("measurement protocol: the thread-cpu clock times the calling thread "
-                        "only, so it needs threads = 1 (got " + std::to_string(p.threads) + ")");
+    throw backend_error(
+        "measurement protocol: the thread-cpu clock times the calling thread "
+        "only, so it needs threads = 1 (got " +
+        std::to_string(p.threads) + ")");
   if (p.clock != measurement_clock::steady && p.clock != measurement_clock::thread_cpu)
     throw backend_error("measurement protocol: invalid clock " +
                         std::to_string(static_cast<int>(p.clock)));
@@ -74,9 +88,9 @@ void validate(const measurement_protocol& p) {
   const double runs = static_cast<double>(p.blocks) * static_cast<double>(p.invokes_per_block) *
                       static_cast<double>(p.passes);
   if (runs > max_runs)
-    throw backend_error("measurement protocol: passes x blocks x invokes_per_block = " +
-                        number(runs) + " timed invokes per model, more than the limit of " +
-                        number(max_runs));
+    throw backend_error(
+        "measurement protocol: passes x blocks x invokes_per_block = " + number(runs) +
+        " timed invokes per model, more than the limit of " + number(max_runs));
 }
 
 clock_function steady_clock_seconds() {
@@ -102,7 +116,8 @@ clock_function protocol_clock(const measurement_protocol& p) {
 
 double percentile(const std::vector<double>& sorted, double q) {
   if (sorted.empty()) throw backend_error("percentile of no values");
-  if (!(q >= 0.0 && q <= 1.0)) throw backend_error("percentile: q must be in [0, 1] (got " + number(q) + ")");
+  if (!(q >= 0.0 && q <= 1.0))
+    throw backend_error("percentile: q must be in [0, 1] (got " + number(q) + ")");
   const double pos = q * static_cast<double>(sorted.size() - 1);
   const auto lo = static_cast<std::size_t>(std::floor(pos));
   const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
@@ -133,13 +148,23 @@ latency_statistics compute_statistics(std::vector<double> samples_ms) {
   return s;
 }
 
-std::vector<measurement> measure_interleaved(const std::vector<std::function<void()>>& invokers,
-                                             const measurement_protocol& p,
-                                             const clock_function& clock_in) {
+std::vector<measurement> measure_layouts(
+    const std::vector<std::vector<std::function<void()>>>& invokers, const measurement_protocol& p,
+    const clock_function& clock_in) {
   validate(p);
   if (invokers.empty()) throw backend_error("measure: no models to measure");
-  for (std::size_t i = 0; i < invokers.size(); ++i)
-    if (!invokers[i]) throw backend_error("measure: invoker #" + std::to_string(i) + " is empty");
+  const auto n_layouts = static_cast<std::size_t>(p.layouts);
+  for (std::size_t i = 0; i < invokers.size(); ++i) {
+    if (invokers[i].size() != n_layouts)
+      throw backend_error("measure: model #" + std::to_string(i) + " has " +
+                          std::to_string(invokers[i].size()) + " invokers, the protocol's " +
+                          std::to_string(n_layouts) + " memory layouts need one each");
+    for (std::size_t l = 0; l < n_layouts; ++l)
+      if (!invokers[i][l])
+        throw backend_error("measure: invoker #" + std::to_string(i) +
+                            (n_layouts > 1 ? " (layout " + std::to_string(l) + ")" : "") +
+                            " is empty");
+  }
   const clock_function clock = clock_in ? clock_in : protocol_clock(p);
 
   const auto n_blocks = static_cast<std::size_t>(p.blocks);
@@ -149,6 +174,7 @@ std::vector<measurement> measure_interleaved(const std::vector<std::function<voi
   for (measurement& m : out) {
     m.samples_ms.reserve(n_passes * n_blocks * n_invokes);
     m.pass_min_ms.reserve(n_passes);
+    m.layout_min_ms.assign(n_layouts, std::numeric_limits<double>::infinity());
     m.blocks.reserve(n_passes * n_blocks);
   }
 
@@ -156,7 +182,7 @@ std::vector<measurement> measure_interleaved(const std::vector<std::function<voi
   std::vector<double> block(n_invokes);
   for (std::size_t pass = 0; pass < n_passes; ++pass) {
     for (std::size_t i = 0; i < invokers.size(); ++i) {
-      const std::function<void()>& invoke = invokers[i];
+      const std::function<void()>& invoke = invokers[i][pass % n_layouts];
       measurement& m = out[i];
 
       if (pass == 0 || p.warmup_every_pass) {
@@ -199,10 +225,22 @@ std::vector<measurement> measure_interleaved(const std::vector<std::function<voi
         pass_min = std::min(pass_min, s.min_ms);
       }
       m.pass_min_ms.push_back(pass_min);
+      double& layout_min = m.layout_min_ms[pass % n_layouts];
+      layout_min = std::min(layout_min, pass_min);
     }
   }
   for (measurement& m : out) m.stats = compute_statistics(m.samples_ms);
   return out;
+}
+
+std::vector<measurement> measure_interleaved(const std::vector<std::function<void()>>& invokers,
+                                             const measurement_protocol& p,
+                                             const clock_function& clock) {
+  std::vector<std::vector<std::function<void()>>> laid_out;
+  laid_out.reserve(invokers.size());
+  for (const std::function<void()>& f : invokers)
+    laid_out.emplace_back(static_cast<std::size_t>(std::max(p.layouts, 1)), f);
+  return measure_layouts(laid_out, p, clock);
 }
 
 measurement measure(const std::function<void()>& invoker, const measurement_protocol& p,
@@ -210,12 +248,20 @@ measurement measure(const std::function<void()>& invoker, const measurement_prot
   return measure_interleaved({invoker}, p, clock).front();
 }
 
+double reported_latency(const measurement& m, const measurement_protocol& p) {
+  if (p.layouts <= 1 || m.layout_min_ms.size() <= 1) return m.stats.min_ms;
+  std::vector<double> sorted = m.layout_min_ms;
+  std::sort(sorted.begin(), sorted.end());
+  return percentile(sorted, 0.5);
+}
+
 profile_result make_profile_result(const measurement& m, const measurement_protocol& p) {
   profile_result r;
-  r.latency_ms = m.stats.min_ms;
+  r.latency_ms = reported_latency(m, p);
   r.stats = m.stats;
   r.protocol = p;
   r.pass_min_ms = m.pass_min_ms;
+  if (p.layouts > 1) r.layout_min_ms = m.layout_min_ms;
   r.blocks = m.blocks;
   r.warmup_invokes = m.warmup_invokes;
   r.warmup_seconds = m.warmup_seconds;
@@ -242,28 +288,34 @@ std::vector<profile_result> backend::profile_interleaved(
   const std::string stamp = utc_timestamp();
   const double start = wall_clock();
 
-  std::vector<std::unique_ptr<prepared_model>> models;
-  models.reserve(graphs.size() + 1);
-  for (std::size_t i = 0; i < graphs.size(); ++i) {
+  // models[i][l]: graph i (the reference last) in memory layout l, every copy prepared anew and
+  // all alive together, so that each has buffers of its own.
+  const auto n_layouts = static_cast<std::size_t>(p.layouts);
+  std::vector<std::vector<std::unique_ptr<prepared_model>>> models(
+      graphs.size() + (p.normalise_by_reference ? 1 : 0));
+  for (std::size_t i = 0; i < graphs.size(); ++i)
     if (!graphs[i]) throw backend_error("profile: graph #" + std::to_string(i) + " is null");
-    models.push_back(prepare(*graphs[i], p));
-    if (!models.back())
-      throw backend_error("backend '" + name() + "' prepared nothing for graph #" +
-                          std::to_string(i));
-  }
-  if (p.normalise_by_reference) {
-    models.push_back(prepare_reference(p));
-    if (!models.back())
-      throw backend_error("backend '" + name() + "' prepared no reference kernel");
+  for (std::size_t l = 0; l < n_layouts; ++l) {
+    for (std::size_t i = 0; i < graphs.size(); ++i) {
+      models[i].push_back(prepare(*graphs[i], p));
+      if (!models[i].back())
+        throw backend_error("backend '" + name() + "' prepared nothing for graph #" +
+                            std::to_string(i));
+    }
+    if (p.normalise_by_reference) {
+      models.back().push_back(prepare_reference(p));
+      if (!models.back().back())
+        throw backend_error("backend '" + name() + "' prepared no reference kernel");
+    }
   }
 
-  std::vector<std::function<void()>> invokers;
-  invokers.reserve(models.size());
-  for (auto& m : models) {
-    prepared_model* raw = m.get();
-    invokers.emplace_back([raw] { raw->invoke(); });
-  }
-  const std::vector<measurement> ms = measure_interleaved(invokers, p, clock);
+  std::vector<std::vector<std::function<void()>>> invokers(models.size());
+  for (std::size_t i = 0; i < models.size(); ++i)
+    for (auto& m : models[i]) {
+      prepared_model* raw = m.get();
+      invokers[i].emplace_back([raw] { raw->invoke(); });
+    }
+  const std::vector<measurement> ms = measure_layouts(invokers, p, clock);
   const double wall = wall_clock() - start;
 
   const std::string dev = device();
@@ -277,7 +329,7 @@ std::vector<profile_result> backend::profile_interleaved(
     r.timestamp = stamp;
     r.wall_seconds = wall;
     if (p.normalise_by_reference) {
-      const double ref = ms.back().stats.min_ms;
+      const double ref = reported_latency(ms.back(), p);
       r.reference_ms = ref;
       if (ref > 0) r.normalised = r.latency_ms / ref;
     }
@@ -318,7 +370,7 @@ std::string host_cpu_description() {
               (cpus == 1 ? "" : "s");
   std::string out = model;
   if (!detail.empty()) out += " (" + detail + ")";
-  struct utsname u{};
+  struct utsname u {};
   if (uname(&u) == 0) out += std::string(", ") + u.machine;
   return out;
 }

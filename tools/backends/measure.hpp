@@ -4,7 +4,7 @@
 // Given one or more invokers (each runs one model once), runs the protocol of backend.hpp:
 //
 //   for pass in 1..P:                       (passes interleaved round-robin over the invokers)
-//     for invoker in invokers:
+//     for invoker in invokers:              (its memory layout pass mod L when layouts L > 1)
 //       warm up: invoke until warmup_seconds passed and warmup_min_invokes were made
 //                (every pass, or only the first with warmup_every_pass = false)
 //       K blocks of N consecutive invokes, each invoke timed on its own
@@ -13,11 +13,11 @@
 // time and check the statistics and the control flow exactly.
 #pragma once
 
-#include "backend.hpp"
-
 #include <cstddef>
 #include <functional>
 #include <vector>
+
+#include "backend.hpp"
 
 namespace nnmeter::backends {
 
@@ -29,6 +29,8 @@ struct measurement {
   std::vector<double> samples_ms;
   /// Minimum of each pass.
   std::vector<double> pass_min_ms;
+  /// Minimum of each memory layout (protocol.layouts of them; one with a single layout).
+  std::vector<double> layout_min_ms;
   /// Minimum and median of each block, in execution order.
   std::vector<block_summary> blocks;
   /// Warm-up invokes and seconds, summed over passes.
@@ -51,10 +53,17 @@ double percentile(const std::vector<double>& sorted, double q);
 /// a negative or non-finite value.
 latency_statistics compute_statistics(std::vector<double> samples_ms);
 
-/// Runs the protocol over `invokers` (see the file comment); result i belongs to invokers[i].
-/// An empty clock means protocol_clock(p). Throws backend_error for an invalid protocol,
-/// no invokers, an empty invoker, or a clock that runs backwards; exceptions of an invoker
-/// propagate.
+/// Runs the protocol over `invokers` (see the file comment): invokers[i][l] runs model i in
+/// memory layout l, and each model needs p.layouts of them; result i belongs to model i. An
+/// empty clock means protocol_clock(p). Throws backend_error for an invalid protocol, no
+/// invokers, a model with another number of layouts, an empty invoker, or a clock that runs
+/// backwards; exceptions of an invoker propagate.
+std::vector<measurement> measure_layouts(
+    const std::vector<std::vector<std::function<void()>>>& invokers, const measurement_protocol& p,
+    const clock_function& clock = {});
+
+/// measure_layouts with one invoker per model serving every layout (for callers that have nothing
+/// to lay out anew, and for tests of the statistics).
 std::vector<measurement> measure_interleaved(const std::vector<std::function<void()>>& invokers,
                                              const measurement_protocol& p,
                                              const clock_function& clock = {});
@@ -62,6 +71,10 @@ std::vector<measurement> measure_interleaved(const std::vector<std::function<voi
 /// measure_interleaved({invoker}, p, clock).front().
 measurement measure(const std::function<void()>& invoker, const measurement_protocol& p,
                     const clock_function& clock = {});
+
+/// The latency the protocol reports for m: m.stats.min_ms with one layout, the median of
+/// m.layout_min_ms with several.
+double reported_latency(const measurement& m, const measurement_protocol& p);
 
 /// A profile_result carrying m's figures and the protocol (backend, device, timestamp and
 /// wall time are left to the caller).

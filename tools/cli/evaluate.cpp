@@ -52,10 +52,11 @@ struct evaluate_options {
   std::string models;
   std::string out;
   // Protocol overrides (default: the predictor's own protocol).
-  int runs = 0, blocks = 0, passes = 0;
+  int runs = 0, blocks = 0, passes = 0, layouts = 0;
   double warmup = 0;
   std::string clock;
-  bool runs_given = false, blocks_given = false, passes_given = false, warmup_given = false;
+  bool runs_given = false, blocks_given = false, passes_given = false, layouts_given = false,
+       warmup_given = false;
   std::size_t worst = 10;
   double budget_minutes = 0;
   bool json = false;
@@ -205,6 +206,9 @@ int run_evaluate(const evaluate_options& o) {
   }
   if (o.runs_given) p.invokes_per_block = o.runs;
   if (o.blocks_given) p.blocks = o.blocks;
+  // Whole models in the memory layouts the predictor's context factor was fitted with (or
+  // --layouts), the passes rounded up to a multiple of them unless --passes says otherwise.
+  p = nb::whole_model_protocol(p, o.layouts_given ? o.layouts : nb::context_layouts_of(pred));
   if (o.passes_given) p.passes = o.passes;
   if (o.warmup_given) p.warmup_seconds = o.warmup;
   if (!o.clock.empty()) p.clock = be::parse_measurement_clock(o.clock);
@@ -333,6 +337,12 @@ command add_evaluate_command(CLI::App& app) {
       add_bounded_option(c, "--blocks", o->blocks, "blocks per pass (default: the predictor's)", 1, 10000);
   CLI::Option* passes =
       add_bounded_option(c, "--passes", o->passes, "passes (default: the predictor's)", 1, 1000);
+  CLI::Option* layouts = add_bounded_option(
+      c, "--layouts", o->layouts,
+      "memory layouts per model (default: those the predictor's context factor was fitted "
+      "with, else 1): each model prepared L times, the latency the median of the copies' "
+      "minima; the passes are rounded up to a multiple unless --passes is given",
+      1, 64);
   CLI::Option* warmup = add_bounded_option(c, "--warmup", o->warmup,
                                            "warm-up per pass, seconds (default: the predictor's)",
                                            0.0, 600.0, "seconds");
@@ -344,10 +354,11 @@ command add_evaluate_command(CLI::App& app) {
                      "measuring time budget, minutes; 0 = none (a rerun resumes)", 0.0, 1e6,
                      "minutes");
   c->add_flag("--json", o->json, "print report.json instead of the table");
-  return {c, [o, runs, blocks, passes, warmup] {
+  return {c, [o, runs, blocks, passes, layouts, warmup] {
             o->runs_given = runs->count() > 0;
             o->blocks_given = blocks->count() > 0;
             o->passes_given = passes->count() > 0;
+            o->layouts_given = layouts->count() > 0;
             o->warmup_given = warmup->count() > 0;
             return run_evaluate(*o);
           }};

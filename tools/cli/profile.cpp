@@ -30,6 +30,7 @@ struct profile_options {
   int runs = 50;
   int blocks = 5;
   int passes = 3;
+  int layouts = 1;
   double warmup = 0.2;
   int threads = 1;
   std::uint64_t seed = 1;
@@ -58,6 +59,7 @@ int run_profile(const profile_options& o) {
   p.blocks = o.blocks;
   p.invokes_per_block = o.runs;
   p.passes = o.passes;
+  p.layouts = o.layouts;
   p.normalise_by_reference = o.reference;
   p.seed = o.seed;
   p.clock = nb::parse_measurement_clock(o.clock);
@@ -102,20 +104,30 @@ int run_profile(const profile_options& o) {
   std::cout << "model       " << m.path << " (" << m.type << ", " << m.graph.num_nodes()
             << " nodes)\n";
   std::cout << "backend     " << r.backend << " on " << r.device << "\n";
-  std::cout << "latency     " << fixed(r.latency_ms) << " ms (minimum of " << s.runs
-            << " timed runs)\n";
+  if (p.layouts > 1)
+    std::cout << "latency     " << fixed(r.latency_ms) << " ms (median of " << p.layouts
+              << " memory layouts' minima, " << s.runs << " timed runs)\n";
+  else
+    std::cout << "latency     " << fixed(r.latency_ms) << " ms (minimum of " << s.runs
+              << " timed runs)\n";
   std::cout << "statistics  min " << fixed(s.min_ms) << "  p10 " << fixed(s.p10_ms)
             << "  median " << fixed(s.median_ms) << "  mean " << fixed(s.mean_ms) << "  max "
             << fixed(s.max_ms) << " ms  cv " << fixed(s.cv * 100, 2) << " %\n";
   std::string passes;
   for (double x : r.pass_min_ms) passes += (passes.empty() ? "" : " / ") + fixed(x);
   std::cout << "pass minima " << passes << " ms\n";
+  if (!r.layout_min_ms.empty()) {
+    std::string layouts;
+    for (double x : r.layout_min_ms) layouts += (layouts.empty() ? "" : " / ") + fixed(x);
+    std::cout << "layout minima " << layouts << " ms\n";
+  }
   if (r.reference_ms)
     std::cout << "reference   " << fixed(*r.reference_ms) << " ms, latency / reference "
               << (r.normalised ? fixed(*r.normalised) : std::string("n/a")) << "\n";
   std::cout << "protocol    " << p.threads << " thread" << (p.threads == 1 ? "" : "s")
             << ", warm-up >= " << p.warmup_seconds << " s per pass, " << p.passes
-            << " passes x " << p.blocks << " blocks x " << p.invokes_per_block << " runs, "
+            << " passes" << (p.layouts > 1 ? " over " + std::to_string(p.layouts) + " layouts" : "")
+            << " x " << p.blocks << " blocks x " << p.invokes_per_block << " runs, "
             << nb::to_string(p.clock) << " clock, seed " << p.seed << "\n";
   std::cout << "measured    " << r.timestamp << " in " << fixed(r.wall_seconds, 2) << " s\n";
   return 0;
@@ -153,6 +165,10 @@ command add_profile_command(CLI::App& app) {
                      10000);
   add_bounded_option(cmd, "--passes", o->passes, "passes (P); the latency is the minimum over all",
                      1, 1000);
+  add_bounded_option(cmd, "--layouts", o->layouts,
+                     "memory layouts (L): prepare the model L times, pass p on copy p mod L; "
+                     "the latency is the median of the copies' minima (--passes a multiple of L)",
+                     1, 64);
   add_bounded_option(cmd, "--warmup", o->warmup, "time-based warm-up before each pass, seconds",
                      0.0, 600.0, "seconds");
   add_bounded_option(cmd, "--threads", o->threads,

@@ -87,8 +87,10 @@ constexpr kernel_kind kernel_kind_of(std::string_view op) noexcept {
   if (contains(op, "dwconv")) return kernel_kind::dwconv_bn_relu;
   if (contains(op, "conv")) return kernel_kind::conv_bn_relu;
   if (op == "fc" || op == "fc-relu" || contains(op, "fc")) return kernel_kind::fc;
-  if (op == "maxpool" || op == "max-pool") return kernel_kind::maxpool;
-  if (op == "avgpool" || op == "avg-pool") return kernel_kind::avgpool;
+  // A pooling with a fused relu (rules under which the runtime clamps the pool's output, as
+  // XNNPACK does) is predicted by its pooling's forest: the clamp costs nothing apart.
+  if (op == "maxpool" || op == "max-pool" || op == "maxpool-relu") return kernel_kind::maxpool;
+  if (op == "avgpool" || op == "avg-pool" || op == "avgpool-relu") return kernel_kind::avgpool;
   if (op == "gap" || op == "global-pool" || op == "global-avgpool" || op == "gap-reshape")
     return kernel_kind::global_avgpool;
   if (op == "channelshuffle" || op == "channel_shuffle") return kernel_kind::channelshuffle;

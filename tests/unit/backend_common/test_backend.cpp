@@ -31,6 +31,9 @@ class clock_backend final : public backend {
   double ref_ms = 0.0;  // 0: no reference kernel (the base class's default refusal)
   std::vector<std::string> log;
   std::string refuse_op;  // prepare() throws unsupported_error for a graph with this node
+  int prepared = 0;       // prepare() calls so far
+  // When set, the k-th prepared copy runs extra_ms_by_copy[k % size] ms slower (memory layouts).
+  std::vector<double> extra_ms_by_copy;
 
   clock_backend() {
     set_clock([this] { return now; });
@@ -43,7 +46,12 @@ class clock_backend final : public backend {
     for (const nnmeter::node& n : g.nodes())
       if (!refuse_op.empty() && n.name == refuse_op)
         throw nnmeter::unsupported_error("cannot execute: node '" + refuse_op + "'");
-    return std::make_unique<model>(this, static_cast<double>(g.num_nodes()), g.name(0));
+    const double extra =
+        extra_ms_by_copy.empty()
+            ? 0.0
+            : extra_ms_by_copy[static_cast<std::size_t>(prepared) % extra_ms_by_copy.size()];
+    ++prepared;
+    return std::make_unique<model>(this, static_cast<double>(g.num_nodes()) + extra, g.name(0));
   }
   std::unique_ptr<prepared_model> prepare_reference(const measurement_protocol& p) override {
     if (ref_ms <= 0) return backend::prepare_reference(p);
@@ -121,6 +129,32 @@ TEST_CASE("profile_interleaved() measures passes round-robin, results in input o
   }
   CHECK(be.log == expected);
   CHECK(rs[0].wall_seconds == rs[1].wall_seconds);
+}
+
+TEST_CASE("memory layouts: each graph prepared once per layout, the latency the median of minima") {
+  clock_backend be;
+  be.extra_ms_by_copy = {0, 2, 1};
+  const nnmeter::graph g = chain("g", 3);  // 4 nodes: copies at 4, 6 and 5 ms
+  measurement_protocol p = quick();
+  p.passes = 6;
+  p.layouts = 3;
+  const profile_result r = be.profile(g, p);
+  CHECK(be.prepared == 3);
+  REQUIRE(r.layout_min_ms.size() == 3);
+  CHECK(r.layout_min_ms[0] == doctest::Approx(4));
+  CHECK(r.layout_min_ms[1] == doctest::Approx(6));
+  CHECK(r.layout_min_ms[2] == doctest::Approx(5));
+  CHECK(r.latency_ms == doctest::Approx(5));
+  CHECK(r.stats.min_ms == doctest::Approx(4));
+  CHECK(r.pass_min_ms.size() == 6);
+  CHECK(r.protocol.layouts == 3);
+  // Passes not a multiple of the layouts: refused before anything is prepared.
+  p.passes = 4;
+  be.prepared = 0;
+  CHECK_THROWS_WITH_AS(be.profile(g, p),
+                       doctest::Contains("passes (4) must be a multiple of layouts (3)"),
+                       backend_error);
+  CHECK(be.prepared == 0);
 }
 
 TEST_CASE("normalise_by_reference measures the reference kernel interleaved") {

@@ -331,3 +331,62 @@ TEST_CASE("measurement clocks: names, validation, and what the thread-cpu clock 
       measure([] { std::this_thread::sleep_for(std::chrono::milliseconds(20)); }, q);
   CHECK(w.stats.min_ms >= 19.5);
 }
+
+TEST_CASE("memory layouts: pass p runs layout p mod L, the latency is the median of their minima") {
+  scripted_time t;
+  std::vector<std::string> log;
+  measurement_protocol p = quick(6, 1, 2);  // 6 passes over 3 layouts: each layout runs 2
+  p.layouts = 3;
+  // Layout 0 runs at 10 ms, layout 1 at 14 ms, layout 2 at 12 ms (1 ms faster in its 2nd pass).
+  const auto ms = nnmeter::backends::measure_layouts(
+      {{t.invoker({10}, "A0", &log), t.invoker({14}, "A1", &log),
+        t.invoker({12, 12, 11, 11}, "A2", &log)},
+       {t.invoker({1}, "B0", &log), t.invoker({1}, "B1", &log), t.invoker({1}, "B2", &log)}},
+      p, t.clock());
+  const std::vector<std::string> expected{"A0", "A0", "B0", "B0", "A1", "A1", "B1", "B1",
+                                          "A2", "A2", "B2", "B2", "A0", "A0", "B0", "B0",
+                                          "A1", "A1", "B1", "B1", "A2", "A2", "B2", "B2"};
+  CHECK(log == expected);
+  REQUIRE(ms.size() == 2);
+  const measurement& a = ms[0];
+  const std::vector<double> pass_minima{10, 14, 12, 10, 14, 11};
+  REQUIRE(a.pass_min_ms.size() == pass_minima.size());
+  for (std::size_t i = 0; i < pass_minima.size(); ++i)
+    CHECK(a.pass_min_ms[i] == doctest::Approx(pass_minima[i]));
+  REQUIRE(a.layout_min_ms.size() == 3);
+  CHECK(a.layout_min_ms[0] == doctest::Approx(10));
+  CHECK(a.layout_min_ms[1] == doctest::Approx(14));
+  CHECK(a.layout_min_ms[2] == doctest::Approx(11));
+  CHECK(a.stats.min_ms == doctest::Approx(10));
+  CHECK(nnmeter::backends::reported_latency(a, p) == doctest::Approx(11));
+  const auto r = nnmeter::backends::make_profile_result(a, p);
+  CHECK(r.latency_ms == doctest::Approx(11));
+  CHECK(r.stats.min_ms == doctest::Approx(10));
+  CHECK(r.layout_min_ms == a.layout_min_ms);
+
+  // One layout: the plain minimum, and no layout minima in the result.
+  const measurement_protocol one = quick(2, 1, 2);
+  const auto single = measure_interleaved({t.invoker({5, 5, 4, 4}, "C")}, one, t.clock());
+  CHECK(nnmeter::backends::reported_latency(single[0], one) == doctest::Approx(4));
+  CHECK(nnmeter::backends::make_profile_result(single[0], one).layout_min_ms.empty());
+
+  // A model without one invoker per layout, passes not a multiple of layouts, too many layouts.
+  CHECK(message_of([&] {
+          nnmeter::backends::measure_layouts({{t.invoker({1}, "D0"), t.invoker({1}, "D1")}}, p,
+                                             t.clock());
+        }).find("model #0 has 2 invokers, the protocol's 3 memory layouts need one each") !=
+        std::string::npos);
+  measurement_protocol bad = p;
+  bad.passes = 4;
+  CHECK(message_of([&] { nnmeter::backends::validate(bad); }) ==
+        "measurement protocol: passes (4) must be a multiple of layouts (3), so that every "
+        "memory layout runs as many passes");
+  bad = p;
+  bad.layouts = 0;
+  CHECK(message_of([&] { nnmeter::backends::validate(bad); }).find("layouts must be >= 1") !=
+        std::string::npos);
+  bad.layouts = 65;
+  bad.passes = 65;
+  CHECK(message_of([&] { nnmeter::backends::validate(bad); }).find("layouts must be at most 64") !=
+        std::string::npos);
+}

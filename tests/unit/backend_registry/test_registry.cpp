@@ -186,6 +186,36 @@ TEST_CASE("xnnpack: a profile result as JSON") {
   CHECK(j["blocks"].size() == 2);
   CHECK(j["reference_ms"].is_null());
   CHECK(j["normalised"].is_null());
+  // One layout: no layouts key in the protocol (its bytes as before layouts existed), none in
+  // the result.
+  CHECK_FALSE(j["protocol"].contains("layouts"));
+  CHECK_FALSE(j.contains("layout_min_ms"));
+}
+
+TEST_CASE("xnnpack: two memory layouts, the latency the median of their minima, as JSON") {
+  const auto be = nb::make_backend("xnnpack");
+  nb::measurement_protocol p = quick();
+  p.passes = 2;
+  p.layouts = 2;
+  const nb::profile_result r = be->profile(small_net(8), p);
+  REQUIRE(r.layout_min_ms.size() == 2);
+  CHECK(r.latency_ms == doctest::Approx((r.layout_min_ms[0] + r.layout_min_ms[1]) / 2));
+  CHECK(r.stats.min_ms == std::min(r.layout_min_ms[0], r.layout_min_ms[1]));
+  const nlohmann::ordered_json j = nb::profile_result_to_json(r);
+  CHECK(j["protocol"]["layouts"] == 2);
+  CHECK(j["layout_min_ms"].size() == 2);
+  // The protocol reads back, layouts included; a bad layouts value names the key.
+  const nb::measurement_protocol back = nb::protocol_from_json(j["protocol"], "test");
+  CHECK(back.layouts == 2);
+  CHECK(back.passes == 2);
+  nlohmann::ordered_json bad = j["protocol"];
+  bad["layouts"] = "two";
+  CHECK(message_of([&] { (void)nb::protocol_from_json(bad, "pkg/manifest.json"); }) ==
+        "pkg/manifest.json: measurement protocol key 'layouts' must be an integer");
+  bad["layouts"] = 3;
+  CHECK(message_of([&] { (void)nb::protocol_from_json(bad, "pkg/manifest.json"); })
+            .find("pkg/manifest.json: measurement protocol: passes (2) must be a multiple of "
+                  "layouts (3)") == 0);
 }
 #endif
 

@@ -248,6 +248,67 @@ TEST_CASE("evaluate_models: two models of one name are refused, naming both sour
   CHECK(be.profiles == 0);
 }
 
+TEST_CASE("whole_model_protocol and context_layouts_of") {
+  nnmeter::backends::measurement_protocol p;
+  p.passes = 2;
+  const auto four = nb::whole_model_protocol(p, 4);
+  CHECK(four.layouts == 4);
+  CHECK(four.passes == 4);
+  p.passes = 5;
+  CHECK(nb::whole_model_protocol(p, 4).passes == 8);
+  CHECK(nb::whole_model_protocol(p, 1).passes == 5);
+  CHECK(nb::whole_model_protocol(p, 5).passes == 5);
+  CHECK_THROWS_WITH((void)nb::whole_model_protocol(p, 0),
+                    doctest::Contains("layouts must be in 1..64"));
+  CHECK_THROWS_WITH((void)nb::whole_model_protocol(p, 65), doctest::Contains("got 65"));
+
+  // A predictor without a build record, or whose record has no context.layouts: 1.
+  nnmeter::predictor pred = nnmeter_test::make_fixture_predictor();
+  CHECK(nb::context_layouts_of(pred) == 1);
+  nnmeter::predictor_info info = pred.info();
+  info.build_json = R"({"context": {"scale": 1.1}})";
+  pred.set_info(info);
+  CHECK(nb::context_layouts_of(pred) == 1);
+  info.build_json = R"({"context": {"scale": 1.1, "layouts": 4}})";
+  pred.set_info(info);
+  CHECK(nb::context_layouts_of(pred) == 4);
+  info.build_json = R"({"context": {"layouts": "four"}})";
+  pred.set_info(info);
+  CHECK_THROWS_WITH((void)nb::context_layouts_of(pred),
+                    doctest::Contains("build.context.layouts must be an integer in 1..64"));
+}
+
+TEST_CASE("kernels.csv: a fallback kernel carries its estimate, labelled fallback") {
+  const nnmeter_test::temp_dir tmp("nnmeter_evaluate_fallback_csv");
+  nb::profile_store store = nb::profile_store::open(tmp.file("store.sqlite"));
+  table_backend be;
+  be.latency = {{"c_in", 1.5}};
+  std::vector<nb::evaluation_model> models;
+  models.push_back(model("c", "one", model_with_maxpool("c_in")));
+  const nb::evaluation_report r = nb::evaluate_models(
+      nnmeter_test::make_fallback_fixture_predictor(), be, store, models, {});
+  const nb::model_evaluation& c = find(r, "c");
+  REQUIRE(c.outcome == nb::model_outcome::evaluated);
+  std::size_t fallbacks = 0;
+  for (std::size_t i = 0; i < c.prediction.kernels.size(); ++i) {
+    if (c.prediction.kernels[i].status != nnmeter::kernel_status::fallback) continue;
+    ++fallbacks;
+    CHECK(c.prediction.kernels[i].latency_ms > 0);
+  }
+  REQUIRE(fallbacks == 1);  // the maxpool: the fixture has no pooling forest
+  const nb::evaluation_files f = nb::write_evaluation_report(r, tmp.file("report"), 1);
+  const std::string kcsv = read_file(f.kernels_csv);
+  const std::size_t row = kcsv.find(",maxpool,fallback,");
+  REQUIRE(row != std::string::npos);
+  const std::string value = kcsv.substr(row + 18, kcsv.find('\n', row) - row - 18);
+  CAPTURE(value);
+  CHECK_FALSE(value.empty());
+  double sum = 0;
+  for (const auto& k : c.prediction.kernels) sum += k.latency_ms;
+  CHECK(sum == doctest::Approx(c.prediction.latency_ms));
+  CHECK(std::stod(value) > 0);
+}
+
 TEST_CASE("write_evaluation_report: Markdown, CSVs, JSON and one plot per family") {
   const nnmeter_test::temp_dir tmp("nnmeter_evaluate_report");
   nb::profile_store store = nb::profile_store::open(tmp.file("store.sqlite"));

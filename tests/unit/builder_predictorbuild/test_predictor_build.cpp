@@ -23,6 +23,7 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <map>
 #include <string>
 
 namespace nb = nnmeter::builder;
@@ -40,6 +41,7 @@ class cost_backend : public nnmeter::backends::backend {
  public:
   int fail_above_cin = 1 << 30;
   std::size_t profiles = 0;
+  std::map<int, std::size_t> profiles_by_layouts;  ///< protocol.layouts -> profile() calls
 
   std::string name() const override { return "cost"; }
   std::string device() const override { return "cost model (test)"; }
@@ -60,6 +62,7 @@ class cost_backend : public nnmeter::backends::backend {
       const nnmeter::graph& g, const nnmeter::backends::measurement_protocol& p) override {
     (void)prepare(g, p);
     ++profiles;
+    ++profiles_by_layouts[p.layouts];
     double flops = 0, bytes = 0;
     for (nnmeter::node_index i = 0; i < g.num_nodes(); ++i) {
       const nnmeter::node& n = g[i];
@@ -512,6 +515,11 @@ TEST_CASE("build_predictor: the context factor from zoo models measured whole") 
   CHECK(context_events == 13);  // model 0 of each of the 13 families
   REQUIRE(r.context_models.size() == 13);
   CHECK(be.profiles == r.measured + 13);
+  // Kernels in one memory layout, the whole models in CONTEXT_LAYOUTS' default 4, with the
+  // passes rounded up to a multiple of them.
+  CHECK(be.profiles_by_layouts[4] == 13);
+  CHECK(be.profiles_by_layouts[1] == r.measured);
+  CHECK(r.context_layouts == 4);
   INFO(r.context_note);
   REQUIRE(r.context.has_value());
   CHECK(r.context_note.empty());
@@ -529,6 +537,8 @@ TEST_CASE("build_predictor: the context factor from zoo models measured whole") 
   CHECK(build["context"]["scale"].get<double>() == r.context->scale);
   CHECK(build["context"]["zoo_seed"] == 5);
   CHECK(build["context"]["models_measured"] == 13);
+  CHECK(build["context"]["layouts"] == 4);
+  CHECK(nb::context_layouts_of(p) == 4);
   const nlohmann::json rep = nlohmann::json::parse(read_file(r.report_file));
   CHECK(rep["context"]["after"]["models"] == r.context->after.evaluated);
 

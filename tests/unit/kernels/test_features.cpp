@@ -32,6 +32,8 @@ static_assert(nnmeter::kernel_kind_of("gap") == nnmeter::kernel_kind::global_avg
 static_assert(nnmeter::kernel_kind_of("add-relu") == nnmeter::kernel_kind::addrelu);
 static_assert(nnmeter::kernel_kind_of("bn-relu") == nnmeter::kernel_kind::bnrelu);
 static_assert(nnmeter::kernel_kind_of("fc-relu") == nnmeter::kernel_kind::fc);
+static_assert(nnmeter::kernel_kind_of("avgpool-relu") == nnmeter::kernel_kind::avgpool);
+static_assert(nnmeter::kernel_kind_of("maxpool-relu") == nnmeter::kernel_kind::maxpool);
 static_assert(nnmeter::kernel_kind_of("Mystery") == nnmeter::kernel_kind::other);
 static_assert(nnmeter::parse_kernel_kind("global-avgpool") == nnmeter::kernel_kind::global_avgpool);
 static_assert(!nnmeter::parse_kernel_kind("nope").has_value());

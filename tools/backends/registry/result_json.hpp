@@ -3,7 +3,9 @@
 //
 // The layout `nnmeter profile --json` prints (docs/cli.md, docs/measurement.md):
 //   protocol:   threads, warmup_seconds, warmup_min_invokes, warmup_every_pass, blocks,
-//               invokes_per_block, passes, normalise_by_reference, seed, clock
+//               invokes_per_block, passes, normalise_by_reference, seed, clock, and
+//               layouts when it is not 1 (so protocols of one layout keep the bytes, and the
+//               store keys, they had before layouts existed)
 //   statistics: min_ms, p10_ms, median_ms, mean_ms, max_ms, cv, runs
 #pragma once
 
@@ -25,6 +27,7 @@ inline nlohmann::ordered_json protocol_to_json(const measurement_protocol& p) {
   j["blocks"] = p.blocks;
   j["invokes_per_block"] = p.invokes_per_block;
   j["passes"] = p.passes;
+  if (p.layouts != 1) j["layouts"] = p.layouts;
   j["normalise_by_reference"] = p.normalise_by_reference;
   j["seed"] = p.seed;
   j["clock"] = to_string(p.clock);
@@ -43,8 +46,9 @@ inline nlohmann::ordered_json statistics_to_json(const latency_statistics& s) {
   return j;
 }
 
-/// latency_ms, statistics, protocol, backend, device, pass_min_ms, blocks, warmup,
-/// reference_ms, normalised (null without normalisation), timestamp, wall_seconds.
+/// latency_ms, statistics, protocol, backend, device, pass_min_ms, layout_min_ms (only with
+/// several layouts), blocks, warmup, reference_ms, normalised (null without normalisation),
+/// timestamp, wall_seconds.
 inline nlohmann::ordered_json profile_result_to_json(const profile_result& r) {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   j["latency_ms"] = r.latency_ms;
@@ -53,6 +57,7 @@ inline nlohmann::ordered_json profile_result_to_json(const profile_result& r) {
   j["backend"] = r.backend;
   j["device"] = r.device;
   j["pass_min_ms"] = r.pass_min_ms;
+  if (!r.layout_min_ms.empty()) j["layout_min_ms"] = r.layout_min_ms;
   nlohmann::ordered_json blocks = nlohmann::ordered_json::array();
   for (const block_summary& b : r.blocks)
     blocks.push_back({{"pass", b.pass}, {"block", b.block}, {"min_ms", b.min_ms},
@@ -92,6 +97,7 @@ measurement_protocol protocol_from_json(const Json& j, const std::string& where)
     else if (k == "blocks") integer(p.blocks);
     else if (k == "invokes_per_block") integer(p.invokes_per_block);
     else if (k == "passes") integer(p.passes);
+    else if (k == "layouts") integer(p.layouts);
     else if (k == "warmup_seconds") {
       if (!v.is_number()) bad("must be a number");
       p.warmup_seconds = v.template get<double>();

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -21,17 +22,24 @@ namespace nb = nnmeter::backends;
 
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
-// Coefficient of variation (sample standard deviation / mean) of the block minima stored in a
-// measurement's detail; NaN with fewer than two blocks.
-double block_minimum_cv(const stored_measurement& m) {
+// Coefficient of variation (sample standard deviation / mean) of the minima a measurement's
+// latency was taken from, as stored in its detail: the memory layouts' minima when it was
+// measured in several layouts (the latency is their median, and what moves it is the layout),
+// else the block minima (the latency is their minimum). NaN with fewer than two.
+double ground_truth_cv_of(const stored_measurement& m) {
   if (m.detail_json.empty()) return nan;
   const nlohmann::json d = nlohmann::json::parse(m.detail_json, nullptr, false);
-  if (d.is_discarded() || !d.is_object() || !d.contains("blocks") || !d["blocks"].is_array())
-    return nan;
+  if (d.is_discarded() || !d.is_object()) return nan;
   std::vector<double> mins;
-  for (const nlohmann::json& b : d["blocks"])
-    if (b.is_object() && b.contains("min_ms") && b["min_ms"].is_number())
-      mins.push_back(b["min_ms"].get<double>());
+  if (d.contains("layout_min_ms") && d["layout_min_ms"].is_array() &&
+      d["layout_min_ms"].size() > 1) {
+    for (const nlohmann::json& x : d["layout_min_ms"])
+      if (x.is_number()) mins.push_back(x.get<double>());
+  } else if (d.contains("blocks") && d["blocks"].is_array()) {
+    for (const nlohmann::json& b : d["blocks"])
+      if (b.is_object() && b.contains("min_ms") && b["min_ms"].is_number())
+        mins.push_back(b["min_ms"].get<double>());
+  }
   if (mins.size() < 2) return nan;
   double mean = 0;
   for (double x : mins) mean += x;
@@ -178,7 +186,7 @@ evaluation_report evaluate_models(const nnmeter::predictor& predictor, nb::backe
     } else {
       m.measured_ms = *row->latency_ms;
       m.runs = row->stats ? row->stats->runs : 0;
-      m.ground_truth_cv = block_minimum_cv(*row);
+      m.ground_truth_cv = ground_truth_cv_of(*row);
       m.resumed = resumed;
       m.relative_error = m.prediction.latency_ms / m.measured_ms - 1;
       if (m.prediction.complete()) {
@@ -234,6 +242,29 @@ evaluation_report evaluate_models(const nnmeter::predictor& predictor, nb::backe
   rep.overall = summarize_accuracy("all", all);
   rep.finished_at = nb::utc_timestamp();
   return rep;
+}
+
+nb::measurement_protocol whole_model_protocol(nb::measurement_protocol p, int layouts) {
+  if (layouts < 1 || layouts > 64)
+    throw nb::backend_error("whole-model protocol: layouts must be in 1..64 (got " +
+                            std::to_string(layouts) + ")");
+  p.layouts = layouts;
+  p.passes = (p.passes + layouts - 1) / layouts * layouts;
+  return p;
+}
+
+int context_layouts_of(const nnmeter::predictor& p) {
+  if (p.info().build_json.empty()) return 1;
+  const nlohmann::json b = nlohmann::json::parse(p.info().build_json, nullptr, false);
+  if (b.is_discarded() || !b.is_object() || !b.contains("context") || !b["context"].is_object())
+    return 1;
+  const nlohmann::json& c = b["context"];
+  if (!c.contains("layouts")) return 1;
+  if (!c["layouts"].is_number_integer() || c["layouts"].get<std::int64_t>() < 1 ||
+      c["layouts"].get<std::int64_t>() > 64)
+    throw nnmeter::error("predictor " + p.info().name + ": build.context.layouts must be an "
+                         "integer in 1..64 (got " + c["layouts"].dump() + ")");
+  return static_cast<int>(c["layouts"].get<std::int64_t>());
 }
 
 }  // namespace nnmeter::builder

@@ -57,8 +57,10 @@ struct model_evaluation {
   model_outcome outcome = model_outcome::not_measured;
   /// The backend's error (failed) or why the prediction is incomplete.
   std::string error;
-  /// The measurement: the minimum over every timed invoke (the protocol's statistic), and the
-  /// ground-truth CV, the coefficient of variation of the block minima (NaN with one block).
+  /// The measurement: the protocol's latency (the minimum over every timed invoke; with several
+  /// memory layouts the median of the layouts' minima), and the ground-truth CV, the
+  /// coefficient of variation of the block minima (of the layout minima with several layouts;
+  /// NaN with one).
   double measured_ms = 0;
   double ground_truth_cv = 0;
   /// Timed invokes the measurement summarises, and whether an earlier run measured it.
@@ -120,6 +122,16 @@ struct evaluation_event {
   std::size_t index = 0;  ///< 0-based, among the models
   std::size_t total = 0;
 };
+
+/// The protocol whole models are measured with: `p` (a predictor's kernel protocol) in
+/// `layouts` memory layouts, its passes rounded up to a multiple of them (docs/measurement.md).
+/// Throws nnmeter::backends::backend_error when layouts is not in 1..64.
+[[nodiscard]] nnmeter::backends::measurement_protocol whole_model_protocol(
+    nnmeter::backends::measurement_protocol p, int layouts);
+
+/// The memory layouts a predictor's context factor was fitted with: its build record's
+/// `context.layouts` (build_json, the manifest's `build`), 1 when it records none.
+[[nodiscard]] int context_layouts_of(const nnmeter::predictor& p);
 
 struct evaluate_options {
   /// How each model is measured; keep it the predictor's (its kernels' protocol), or the

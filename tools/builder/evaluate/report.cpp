@@ -268,7 +268,10 @@ std::string kernels_csv(const evaluation_report& r) {
   for (const model_evaluation& m : r.models) {
     const nnmeter::prediction& p = m.prediction;
     for (std::size_t i = 0; i < p.kernels.size(); ++i) {
-      const bool predicted = p.kernels[i].status == nnmeter::kernel_status::predicted;
+      // A fallback estimate is part of the model's latency as much as a forest's: both are
+      // written (the status tells which), nothing for a kernel without a latency.
+      const bool predicted = p.kernels[i].status == nnmeter::kernel_status::predicted ||
+                             p.kernels[i].status == nnmeter::kernel_status::fallback;
       out += csv_field(m.name) + "," + csv_field(m.family) + "," + std::to_string(i + 1) + "," +
              csv_field(p.detected.kernels[i].name) + "," +
              std::string(nnmeter::to_string(p.detected.kernels[i].kind)) + "," +

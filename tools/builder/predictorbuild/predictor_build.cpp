@@ -81,6 +81,7 @@ nlohmann::ordered_json context_json(const predictor_build_report& r) {
   if (!r.context_note.empty()) j["note"] = r.context_note;
   j["zoo_seed"] = r.context_seed;
   j["models_per_family"] = r.context_per_family;
+  j["layouts"] = r.context_layouts;
   j["models_measured"] = r.context_models.size();
   j["measuring_seconds"] = r.context_seconds;
   if (r.context) {
@@ -707,6 +708,7 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
 
   rep.context_per_family = pb.context_models;
   rep.context_seed = pb.context_seed;
+  rep.context_layouts = pb.context_layouts;
   // The context factor: zoo models of every family measured whole (through the store, so a
   // rerun measures nothing again), predicted by the predictor as assembled, one factor fitted.
   if (!options.context) {
@@ -731,7 +733,7 @@ predictor_build_report build_predictor(const workspace& ws, profile_store& store
       }
     }
     evaluate_options eo;
-    eo.protocol = protocol;
+    eo.protocol = whole_model_protocol(protocol, pb.context_layouts);
     eo.stop = stop_now;
     eo.on_model = [&](const evaluation_event& e) {
       if (!options.on_event) return;

@@ -206,9 +206,10 @@ struct predictor_build_report {
   /// The training models measured for it (every outcome), and the time they took.
   std::vector<model_evaluation> context_models;
   double context_seconds = 0;
-  /// CONTEXT_MODELS and CONTEXT_SEED of the build.
+  /// CONTEXT_MODELS, CONTEXT_SEED and CONTEXT_LAYOUTS of the build.
   std::size_t context_per_family = 0;
   std::uint64_t context_seed = 0;
+  int context_layouts = 1;
 };
 
 /// Builds a predictor for backend `be` from the workspace `ws`, measuring through `store`

@@ -279,6 +279,7 @@ std::string detail_json(const nb::profile_result& r) {
   nlohmann::ordered_json d = nlohmann::ordered_json::object();
   for (const char* k : {"pass_min_ms", "blocks", "warmup", "reference_ms", "normalised"})
     d[k] = all.at(k);
+  if (all.contains("layout_min_ms")) d["layout_min_ms"] = all.at("layout_min_ms");
   return d.dump();
 }
 

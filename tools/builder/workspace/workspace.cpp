@@ -675,6 +675,12 @@ const std::vector<field<nb::measurement_protocol>>& protocol_fields() {
                                      "Passes, interleaved round-robin over the models measured "
                                      "together;\nthe latency is the minimum over every pass.",
                                      &P::passes, 1, 10000));
+    table.push_back(integer_field<P>("LAYOUTS",
+                                     "Memory layouts: each model prepared this many times, pass p "
+                                     "on copy\np mod LAYOUTS (PASSES a multiple of it); with more "
+                                     "than one, the latency is the\nmedian of the copies' minima "
+                                     "(docs/measurement.md).",
+                                     &P::layouts, 1, 64));
     {
       field<P> f;
       f.key = "CLOCK";
@@ -1023,6 +1029,11 @@ const std::vector<field<predictorbuild_config>>& predictorbuild_fields() {
                                      "nnmeter: the zoo seed of those models (keep it apart from "
                                      "the seeds you evaluate on).",
                                      &P::context_seed, 0, std::numeric_limits<long long>::max()));
+    table.push_back(integer_field<P>("CONTEXT_LAYOUTS",
+                                     "nnmeter: memory layouts each of those models is measured "
+                                     "in (the latency is the\nmedian of the copies' minima; "
+                                     "docs/measurement.md).",
+                                     &P::context_layouts, 1, 64));
     {
       field<P> f;
       f.key = "KERNELS";

@@ -208,6 +208,11 @@ struct predictorbuild_config {
   /// CONTEXT_SEED (project): the zoo seed of those models; keep it apart from the seeds a
   /// predictor is evaluated on.
   std::uint64_t context_seed = 1000;
+  /// CONTEXT_LAYOUTS (project): memory layouts each of those models is measured in (the
+  /// protocol's `layouts`: the latency is the median of the copies' minima, docs/measurement.md;
+  /// the passes are rounded up to a multiple). One layout lets where a model lands in memory
+  /// move its latency by up to ~15 %, and the factor with it.
+  int context_layouts = 4;
 
   /// The entry for `k`, nullptr when KERNELS does not list it.
   const kernel_build_config* find(nnmeter::kernel_kind k) const noexcept;
