@@ -248,6 +248,28 @@ TEST_CASE("evaluate_models: two models of one name are refused, naming both sour
   CHECK(be.profiles == 0);
 }
 
+TEST_CASE("evaluate_models: a model stored under another protocol is measured again") {
+  const nnmeter_test::temp_dir tmp("nnmeter_evaluate_protocol_key");
+  nb::profile_store store = nb::profile_store::open(tmp.file("store.sqlite"));
+  table_backend be;
+  be.latency = {{"a_in", 2.0}};
+  std::vector<nb::evaluation_model> models;
+  models.push_back(model("a", "one", complete_model("a_in", 16)));
+  const nnmeter::predictor p = nnmeter_test::make_fixture_predictor();
+  nb::evaluate_options o;
+  (void)nb::evaluate_models(p, be, store, models, o);
+  CHECK(be.profiles == 1);
+  (void)nb::evaluate_models(p, be, store, models, o);
+  CHECK(be.profiles == 1);  // resumed: same model, same protocol
+  o.protocol = nb::whole_model_protocol(o.protocol, 4);
+  const nb::evaluation_report r = nb::evaluate_models(p, be, store, models, o);
+  CHECK(be.profiles == 2);  // 4 memory layouts: not the measurement of one
+  CHECK_FALSE(find(r, "a").resumed);
+  o.protocol.clock = nnmeter::backends::measurement_clock::thread_cpu;
+  (void)nb::evaluate_models(p, be, store, models, o);
+  CHECK(be.profiles == 3);
+}
+
 TEST_CASE("whole_model_protocol and context_layouts_of") {
   nnmeter::backends::measurement_protocol p;
   p.passes = 2;

@@ -155,8 +155,12 @@ evaluation_report evaluate_models(const nnmeter::predictor& predictor, nb::backe
 
   const campaign c =
       store.begin_campaign({"evaluate", rep.backend, rep.device, options.protocol});
-  // A key names the model and the content of its graph: a model regenerated differently under
-  // the same name is measured again.
+  // A key names the model, the content of its graph and the protocol: a model regenerated
+  // differently under the same name, or measured under another protocol (other passes, memory
+  // layouts, clock, ...), is measured again rather than taken from a measurement of something
+  // else.
+  const nlohmann::json protocol_key =
+      nlohmann::json::parse(nb::protocol_to_json(options.protocol).dump());
   std::vector<measurement_key> keys;
   std::vector<std::string> hashes;  // graph_hash of each model, for its key and its row
   std::map<std::string, std::size_t> index_of;
@@ -166,6 +170,7 @@ evaluation_report evaluate_models(const nnmeter::predictor& predictor, nb::backe
     hashes.push_back(graph_hash(models[i].graph));
     nlohmann::json cfg = nlohmann::json::object();
     cfg["graph"] = hashes.back();
+    cfg["protocol"] = protocol_key;
     keys.push_back(c.key(measurement_purpose::model, models[i].name, canonical_json(cfg)));
     index_of[models[i].name] = i;
   }
