@@ -66,11 +66,12 @@ struct measurement_protocol {
   int passes = 3;
   /// Memory layouts (L): each model is prepared L times, every copy with buffers of its own and
   /// all of them alive while measuring, and pass p runs copy p mod L (so passes must be a
-  /// multiple of L). Where a model's buffers land in physical memory changes its latency by up
-  /// to ~15 % from one preparation to the next (cache-set conflicts: one process measures a
-  /// model at 14.9 ms, the next at 17.0 ms, each consistently; docs/measurement.md), so with
-  /// L > 1 the reported latency is the median over the copies of each copy's minimum rather
-  /// than one copy's. 1 (the default) is one preparation and the plain minimum.
+  /// multiple of L). One preparation of a memory-heavy model can run consistently 10-20 %
+  /// slower than the next (where its buffers land in memory; on a shared machine also the slow
+  /// period a copy's passes fall in): one process measured a model at 14.9 ms, the next at
+  /// 17.0 ms (docs/measurement.md). With L > 1 the reported latency is the median over the
+  /// copies of each copy's minimum rather than one copy's. 1 (the default) is one preparation
+  /// and the plain minimum.
   int layouts = 1;
   /// Also measure the backend's reference kernel, interleaved with the models, and report
   /// latency / reference (in the noise study it cut the drift between processes from 4.7 % to
