@@ -79,8 +79,11 @@ TEST_CASE("builder workflow on XNNPACK: create, connect, detect-rules, build-pre
   env.write_config("ruletest_config.yaml",
                    "HW: 28\nCIN: 8\nCOUT: 32\nREPEATS: 5\n"
                    "BASIC_TESTCASES: [conv_relu, add_relu, conv_add]\nOTHER_TESTCASES: []\n");
-  // Four kinds, a few hundred samples; small layers (MAX_MFLOPS) keep it to minutes.
+  // Four kinds, a few hundred samples; small layers (MAX_MFLOPS) keep it to minutes. The context
+  // factor from one zoo model per family, in 2 memory layouts (the defaults, 4 and 4, would
+  // measure 52 models 4 times each: minutes of CI for a figure this test does not check).
   env.write_config("predictorbuild_config.yaml", "SEED: 3\nMAX_MFLOPS: 40\nMAX_MBYTES: 8\n"
+                                          "CONTEXT_MODELS: 1\nCONTEXT_LAYOUTS: 2\n"
                                           "KERNELS:\n"
                                           "  conv-bn-relu:\n    INIT_SAMPLE_NUM: 160\n"
                                           "    FINEGRAINED_SAMPLE_NUM: 5\n    ITERATION: 2\n"
@@ -132,6 +135,13 @@ TEST_CASE("builder workflow on XNNPACK: create, connect, detect-rules, build-pre
     CHECK(k.at("samples").get<int>() >= 20);
     CHECK(k.at("holdout").at("n").get<int>() > 0);
   }
+  // The context factor: 13 models (one per family) measured, each in the configured 2 layouts;
+  // with four kinds and no fallback model for their other kernels, no model has a complete
+  // prediction, so no factor is fitted, and the note says why.
+  CHECK(bj.at("context").at("layouts") == 2);
+  CHECK(bj.at("context").at("models_measured") == 13);
+  CHECK(bj.at("context").at("scale").is_null());
+  CHECK(contains(bj.at("context").at("note").get<std::string>(), "13 incomplete"));
   const std::string meta = bj.at("meta_file");
   CHECK(meta == (fs::path(env.ws) / "predictor_build" / "results" / "e2e_cpu.yaml").string());
   REQUIRE(fs::is_regular_file(meta));
