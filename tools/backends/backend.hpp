@@ -73,6 +73,8 @@ struct measurement_protocol {
   /// copies of each copy's minimum rather than one copy's. 1 (the default) is one preparation
   /// and the plain minimum.
   int layouts = 1;
+  /// The most layouts a protocol may ask for: every copy of a model is in memory at once.
+  static constexpr int max_layouts = 64;
   /// Also measure the backend's reference kernel, interleaved with the models, and report
   /// latency / reference (in the noise study it cut the drift between processes from 4.7 % to
   /// 3.8 %; it helps only where the reference kernel feels the same slow periods).

@@ -55,11 +55,10 @@ void validate(const measurement_protocol& p) {
   require_at_least("invokes_per_block", p.invokes_per_block, 1);
   require_at_least("passes", p.passes, 1);
   require_at_least("layouts", p.layouts, 1);
-  // Every layout is a copy of the model in memory, all alive at once.
-  constexpr int max_layouts = 64;
-  if (p.layouts > max_layouts)
+  if (p.layouts > measurement_protocol::max_layouts)
     throw backend_error("measurement protocol: layouts must be at most " +
-                        std::to_string(max_layouts) + " (got " + std::to_string(p.layouts) + ")");
+                        std::to_string(measurement_protocol::max_layouts) + " (got " +
+                        std::to_string(p.layouts) + ")");
   if (p.passes % p.layouts != 0)
     throw backend_error("measurement protocol: passes (" + std::to_string(p.passes) +
                         ") must be a multiple of layouts (" + std::to_string(p.layouts) +

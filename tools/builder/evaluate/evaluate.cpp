@@ -250,9 +250,10 @@ evaluation_report evaluate_models(const nnmeter::predictor& predictor, nb::backe
 }
 
 nb::measurement_protocol whole_model_protocol(nb::measurement_protocol p, int layouts) {
-  if (layouts < 1 || layouts > 64)
-    throw nb::backend_error("whole-model protocol: layouts must be in 1..64 (got " +
-                            std::to_string(layouts) + ")");
+  constexpr int most = nb::measurement_protocol::max_layouts;
+  if (layouts < 1 || layouts > most)
+    throw nb::backend_error("whole-model protocol: layouts must be in 1.." + std::to_string(most) +
+                            " (got " + std::to_string(layouts) + ")");
   p.layouts = layouts;
   p.passes = (p.passes + layouts - 1) / layouts * layouts;
   return p;
@@ -265,10 +266,12 @@ int context_layouts_of(const nnmeter::predictor& p) {
     return 1;
   const nlohmann::json& c = b["context"];
   if (!c.contains("layouts")) return 1;
+  constexpr int most = nb::measurement_protocol::max_layouts;
   if (!c["layouts"].is_number_integer() || c["layouts"].get<std::int64_t>() < 1 ||
-      c["layouts"].get<std::int64_t>() > 64)
-    throw nnmeter::error("predictor " + p.info().name + ": build.context.layouts must be an "
-                         "integer in 1..64 (got " + c["layouts"].dump() + ")");
+      c["layouts"].get<std::int64_t>() > most)
+    throw nnmeter::error("predictor " + p.info().name + ": build.context.layouts must be an " +
+                         "integer in 1.." + std::to_string(most) + " (got " + c["layouts"].dump() +
+                         ")");
   return static_cast<int>(c["layouts"].get<std::int64_t>());
 }
 

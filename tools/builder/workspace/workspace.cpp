@@ -680,7 +680,7 @@ const std::vector<field<nb::measurement_protocol>>& protocol_fields() {
                                      "on copy\np mod LAYOUTS (PASSES a multiple of it); with more "
                                      "than one, the latency is the\nmedian of the copies' minima "
                                      "(docs/measurement.md).",
-                                     &P::layouts, 1, 64));
+                                     &P::layouts, 1, P::max_layouts));
     {
       field<P> f;
       f.key = "CLOCK";
@@ -1033,7 +1033,8 @@ const std::vector<field<predictorbuild_config>>& predictorbuild_fields() {
                                      "nnmeter: memory layouts each of those models is measured "
                                      "in (the latency is the\nmedian of the copies' minima; "
                                      "docs/measurement.md).",
-                                     &P::context_layouts, 1, 64));
+                                     &P::context_layouts, 1,
+                                     nb::measurement_protocol::max_layouts));
     {
       field<P> f;
       f.key = "KERNELS";
